@@ -1,0 +1,24 @@
+namespace Memspace;
+
+/// <summary>
+/// Switches for the places where Memspace deliberately differs from QEMU 7.2. The defaults are
+/// the behaviour Memspace considers right; each switch restores QEMU 7.2's behaviour.
+/// </summary>
+public sealed record MemorySystemOptions
+{
+    /// <summary>
+    /// When a listener is registered (or unregistered), also replay the address space's ioeventfds
+    /// (<c>eventfd_add</c>/<c>eventfd_del</c>) and coalesced ranges, as QEMU has done since 8.x.
+    /// QEMU 7.2 replays only ranges and dirty logging, so a listener registered after an ioeventfd
+    /// never learns about it. Default: true. Set false for QEMU 7.2's replay.
+    /// </summary>
+    public bool ReplayIoeventfdsAndCoalescing { get; init; } = true;
+
+    /// <summary>
+    /// Let the flat-view root search (<c>memory_region_get_flatview_root</c>) look through aliases and
+    /// containers that are read-only, non-volatile or unmergeable, as QEMU 7.2 does. That loses the
+    /// flag: an address space rooted at a read-only alias of RAM renders writable RAM. Default: false
+    /// (Memspace keeps the flag and renders from the flagged region instead).
+    /// </summary>
+    public bool FlatViewRootIgnoresFlags { get; init; }
+}
