@@ -1,4 +1,6 @@
+using System.Buffers;
 using Memspace.Regions;
+using Memspace.Util;
 
 namespace Memspace.Rendering;
 
@@ -16,8 +18,8 @@ namespace Memspace.Rendering;
 /// <para>
 /// This renderer computes exactly that function, but in O(P log P) for P visited terminal regions
 /// instead of QEMU's O(P·N) insertions into a sorted array: the walk records each terminal's clipped
-/// extent as a numbered piece, then a sweep over the piece boundaries keeps the lowest-numbered
-/// active piece in a heap. Consecutive stretches of the same piece form one range (one gap filled
+/// extent as a numbered piece, then a sweep over the pieces in address order keeps the
+/// lowest-numbered active piece in a heap. Consecutive stretches of the same piece form one range (one gap filled
 /// in QEMU); stretches of different pieces are merged afterwards with QEMU's <c>can_merge</c> rule.
 /// </para>
 /// </remarks>
@@ -41,19 +43,38 @@ internal static class FlatViewRenderer
         {
             return [];
         }
-        List<Piece> pieces = CollectPieces(root, dirtyLogMask);
-        return Sweep(pieces);
+        var pieces = new PooledList<Piece>(64);
+        try
+        {
+            CollectPieces(root, dirtyLogMask, ref pieces);
+            return Sweep(pieces.AsSpan());
+        }
+        finally
+        {
+            pieces.Dispose();
+        }
     }
 
     /// <summary>
     /// Walks the graph in QEMU's render order and returns every terminal region's clipped extent,
     /// in the order QEMU would fill it.
     /// </summary>
-    private static List<Piece> CollectPieces(MemoryRegion root, Func<MemoryRegion, byte> dirtyLogMask)
+    private static void CollectPieces(MemoryRegion root, Func<MemoryRegion, byte> dirtyLogMask, ref PooledList<Piece> pieces)
     {
-        var pieces = new List<Piece>();
-        var stack = new Stack<Frame>();
-        stack.Push(new Frame(root, 0, 0, s_2To64, false, false, false, false));
+        var stack = new PooledList<Frame>(64);
+        try
+        {
+            stack.Add(new Frame(root, 0, 0, s_2To64, false, false, false, false));
+            Walk(ref stack, dirtyLogMask, ref pieces);
+        }
+        finally
+        {
+            stack.Dispose();
+        }
+    }
+
+    private static void Walk(ref PooledList<Frame> stack, Func<MemoryRegion, byte> dirtyLogMask, ref PooledList<Piece> pieces)
+    {
         while (stack.Count > 0)
         {
             Frame f = stack.Pop();
@@ -82,76 +103,99 @@ internal static class FlatViewRenderer
             if (mr.AliasTarget is { } target)
             {
                 Int128 aliasBase = b - (Int128)target.Address - (Int128)mr.AliasOffset;
-                stack.Push(new Frame(target, aliasBase, clipStart, clipEnd, ro, nv, um, false));
+                stack.Add(new Frame(target, aliasBase, clipStart, clipEnd, ro, nv, um, false));
                 continue;
             }
             if (mr.Terminates && clipEnd > clipStart)
             {
-                stack.Push(new Frame(mr, b, clipStart, clipEnd, ro, nv, um, true));
+                stack.Add(new Frame(mr, b, clipStart, clipEnd, ro, nv, um, true));
             }
             IReadOnlyList<MemoryRegion> subs = mr.Subregions;
             for (int i = subs.Count - 1; i >= 0; i--)
             {
-                stack.Push(new Frame(subs[i], b, clipStart, clipEnd, ro, nv, um, false));
+                stack.Add(new Frame(subs[i], b, clipStart, clipEnd, ro, nv, um, false));
             }
         }
-        return pieces;
     }
 
-    private static FlatRange[] Sweep(List<Piece> pieces)
+    /// <summary>
+    /// Walks the pieces in order of their start address, keeping the active ones in a heap keyed by
+    /// walk order; the heap's top owns the addresses up to its end or the next start, whichever
+    /// comes first. Pieces that ended are dropped lazily when they reach the top.
+    /// </summary>
+    private static FlatRange[] Sweep(ReadOnlySpan<Piece> pieces)
     {
-        if (pieces.Count == 0)
+        int n = pieces.Length;
+        if (n == 0)
         {
             return [];
         }
-        // Boundary events: (coordinate, piece index). Opening and closing are distinguished by
-        // comparing the coordinate with the piece's start.
-        var events = new (Int128 At, int Piece)[pieces.Count * 2];
-        for (int i = 0; i < pieces.Count; i++)
+        // Every piece starts below 2^64, so the sort keys are plain ulongs.
+        ulong[] startsArray = ArrayPool<ulong>.Shared.Rent(n);
+        int[] byStartArray = ArrayPool<int>.Shared.Rent(n);
+        var output = new PooledList<FlatRange>(n);
+        try
         {
-            events[2 * i] = (pieces[i].Start, i);
-            events[(2 * i) + 1] = (pieces[i].End, i);
-        }
-        Array.Sort(events, static (x, y) => x.At.CompareTo(y.At));
-
-        var active = new PriorityQueue<int, int>();
-        var closed = new bool[pieces.Count];
-        var output = new List<FlatRange>();
-        int lastPiece = -1;
-        int e = 0;
-        while (e < events.Length)
-        {
-            Int128 at = events[e].At;
-            for (; e < events.Length && events[e].At == at; e++)
+            Span<ulong> starts = startsArray.AsSpan(0, n);
+            Span<int> byStart = byStartArray.AsSpan(0, n);
+            for (int i = 0; i < n; i++)
             {
-                int p = events[e].Piece;
-                if (pieces[p].Start == at && !closed[p] && pieces[p].End != at)
-                {
-                    active.Enqueue(p, p);
-                }
-                else
-                {
-                    closed[p] = true;
-                }
+                starts[i] = (ulong)pieces[i].Start;
+                byStart[i] = i;
             }
-            while (active.Count > 0 && closed[active.Peek()])
+            starts.Sort(byStart);
+            SweepSorted(pieces, starts, byStart, ref output);
+            return output.AsSpan().ToArray();
+        }
+        finally
+        {
+            output.Dispose();
+            ArrayPool<ulong>.Shared.Return(startsArray);
+            ArrayPool<int>.Shared.Return(byStartArray);
+        }
+    }
+
+    private static void SweepSorted(ReadOnlySpan<Piece> pieces, ReadOnlySpan<ulong> starts, ReadOnlySpan<int> byStart, ref PooledList<FlatRange> output)
+    {
+        int n = pieces.Length;
+        var active = new PriorityQueue<int, int>();
+        int next = 0;
+        int lastPiece = -1;
+        Int128 at = starts[0];
+        while (true)
+        {
+            while (next < n && starts[next] <= at)
+            {
+                int p = byStart[next++];
+                active.Enqueue(p, p);
+            }
+            while (active.Count > 0 && pieces[active.Peek()].End <= at)
             {
                 active.Dequeue();
             }
-            if (active.Count == 0 || e == events.Length)
+            if (active.Count == 0)
             {
+                if (next == n)
+                {
+                    break;
+                }
+                at = starts[next];
                 lastPiece = -1;
                 continue;
             }
-            Int128 next = events[e].At;
             int winner = active.Peek();
-            Append(output, pieces[winner], winner == lastPiece, at, next);
+            Int128 boundary = pieces[winner].End;
+            if (next < n && starts[next] < boundary)
+            {
+                boundary = starts[next];
+            }
+            Append(ref output, pieces[winner], winner == lastPiece, at, boundary);
             lastPiece = winner;
+            at = boundary;
         }
-        return [.. output];
     }
 
-    private static void Append(List<FlatRange> output, in Piece piece, bool samePiece, Int128 start, Int128 end)
+    private static void Append(ref PooledList<FlatRange> output, in Piece piece, bool samePiece, Int128 start, Int128 end)
     {
         var range = new FlatRange(
             piece.Region,
@@ -165,12 +209,12 @@ internal static class FlatViewRenderer
             piece.Unmergeable);
         if (output.Count > 0)
         {
-            FlatRange last = output[^1];
+            ref FlatRange last = ref output[output.Count - 1];
             // Within one piece, adjacent stretches are one gap in QEMU's terms (one range even when
             // unmergeable); across pieces, flatview_simplify's rule applies.
             if ((samePiece && last.End == range.Start) || last.CanMerge(range))
             {
-                output[^1] = last with { Size = last.Size + range.Size };
+                last = last with { Size = last.Size + range.Size };
                 return;
             }
         }
