@@ -185,6 +185,11 @@ public sealed class MemorySystem
 
     internal void MarkTopologyChanged(bool pending) => _updatePending |= pending;
 
+    /// <summary>The topology-pending flag, so that a refused change can be undone without a commit.</summary>
+    internal bool SnapshotPending() => _updatePending;
+
+    internal void RestorePending(bool pending) => _updatePending = pending;
+
     internal void MarkIoeventfdsChanged(bool pending) => _ioeventfdUpdatePending |= pending;
 
     private void CheckNotCommitting()
@@ -260,8 +265,15 @@ public sealed class MemorySystem
     {
         bool ignoreFlags = Options.FlatViewRootIgnoresFlags;
         MemoryRegion? mr = root;
+        int steps = 0;
         while (mr is not null && mr.Enabled)
         {
+            if (++steps > FlatViewRenderer.MaxDepth)
+            {
+                // Only empty regions can chain back to themselves here (anything else would never
+                // finish rendering and is refused); stop and render from where we are.
+                return mr;
+            }
             if (!ignoreFlags && (mr.ReadOnly || mr.NonVolatile || mr.Unmergeable))
             {
                 return mr;

@@ -291,8 +291,21 @@ public sealed class MemoryRegion
         ArgumentNullException.ThrowIfNull(subregion);
         using var tx = System.Transaction();
         CheckCanAdd(subregion);
+        int oldPriority = subregion._priority;
+        bool pending = System.SnapshotPending();
         subregion._priority = priority;
         AttachSubregion(offset, subregion);
+        if (Reaches(subregion, this))
+        {
+            // An alias inside 'subregion' leads back here. QEMU allows that (Arm's SSE maps aliases of
+            // a container inside it) as long as each round shrinks the window to nothing.
+            EnsureRenderable(() =>
+            {
+                DetachSubregion(subregion);
+                subregion._priority = oldPriority;
+                System.RestorePending(pending);
+            }, $"cannot add '{subregion.Name}' to '{Name}'");
+        }
     }
 
     /// <summary>Unmaps <paramref name="subregion"/> from this container (<c>memory_region_del_subregion</c>).</summary>
@@ -322,11 +335,23 @@ public sealed class MemoryRegion
         {
             return;
         }
-        _address = address;
-        if (Container is { } container)
+        ulong old = _address;
+        bool pending = System.SnapshotPending();
+        Move(address);
+        EnsureRenderableIfCyclic(() =>
         {
-            container.DetachSubregion(this);
-            container.AttachSubregion(address, this);
+            Move(old);
+            System.RestorePending(pending);
+        }, $"cannot move '{Name}' to 0x{address:x}");
+
+        void Move(ulong to)
+        {
+            _address = to;
+            if (Container is { } container)
+            {
+                container.DetachSubregion(this);
+                container.AttachSubregion(to, this);
+            }
         }
     }
 
@@ -339,8 +364,17 @@ public sealed class MemoryRegion
         {
             return;
         }
+        bool pending = System.SnapshotPending();
         _enabled = enabled;
         System.MarkTopologyChanged(true);
+        if (enabled)
+        {
+            EnsureRenderableIfCyclic(() =>
+            {
+                _enabled = false;
+                System.RestorePending(pending);
+            }, $"cannot enable '{Name}'");
+        }
     }
 
     /// <summary>Changes the size (<c>memory_region_set_size</c>); <see cref="ulong.MaxValue"/> means 2^64.</summary>
@@ -353,8 +387,18 @@ public sealed class MemoryRegion
         {
             return;
         }
+        UInt128 old = _size;
+        bool pending = System.SnapshotPending();
         _size = s;
         System.MarkTopologyChanged(true);
+        if (s > old)
+        {
+            EnsureRenderableIfCyclic(() =>
+            {
+                _size = old;
+                System.RestorePending(pending);
+            }, $"cannot resize '{Name}'");
+        }
     }
 
     /// <summary>Moves an alias's window inside its target (<c>memory_region_set_alias_offset</c>).</summary>
@@ -370,8 +414,15 @@ public sealed class MemoryRegion
         {
             return;
         }
+        ulong old = _aliasOffset;
+        bool pending = System.SnapshotPending();
         _aliasOffset = offset;
         System.MarkTopologyChanged(_enabled);
+        EnsureRenderableIfCyclic(() =>
+        {
+            _aliasOffset = old;
+            System.RestorePending(pending);
+        }, $"cannot set the alias offset of '{Name}' to 0x{offset:x}");
     }
 
     /// <summary>Makes the region read-only or writable (<c>memory_region_set_readonly</c>); on RAM this turns it into ROM.</summary>
@@ -636,13 +687,40 @@ public sealed class MemoryRegion
         {
             throw new MemoryTopologyException($"cannot add '{subregion.Name}' to '{Name}': '{Name}' is an alias, and aliases cannot have subregions");
         }
-        if (subregion.Container is { } c)
+        if (subregion.Container is { } current)
         {
-            throw new MemoryTopologyException($"cannot add '{subregion.Name}' to '{Name}': it is already a subregion of '{c.Name}'");
+            throw new MemoryTopologyException($"cannot add '{subregion.Name}' to '{Name}': it is already a subregion of '{current.Name}'");
         }
-        if (subregion == this || Reaches(subregion, this))
+        for (MemoryRegion? c = this; c is not null; c = c.Container)
         {
-            throw new MemoryTopologyException($"cannot add '{subregion.Name}' to '{Name}': '{Name}' is reachable from '{subregion.Name}' (through subregions or alias targets), so the graph would have a cycle");
+            if (c == subregion)
+            {
+                throw new MemoryTopologyException(subregion == this
+                    ? $"cannot add '{Name}' to itself"
+                    : $"cannot add '{subregion.Name}' to '{Name}': '{Name}' is inside '{subregion.Name}', so the region would contain itself");
+            }
+        }
+    }
+
+    /// <summary>
+    /// After a change that may have closed or widened a cycle through this region: undoes it with
+    /// <paramref name="revert"/> and throws if rendering through the cycle would never end.
+    /// </summary>
+    private void EnsureRenderableIfCyclic(Action revert, string what)
+    {
+        bool onCycle = (AliasTarget is { } t && Reaches(t, this)) || _subregions.Any(sub => Reaches(sub, this));
+        if (onCycle)
+        {
+            EnsureRenderable(revert, what);
+        }
+    }
+
+    private void EnsureRenderable(Action revert, string what)
+    {
+        if (!FlatViewRenderer.Terminates(this, out string reason))
+        {
+            revert();
+            throw new MemoryTopologyException($"{what}: {reason}");
         }
     }
 

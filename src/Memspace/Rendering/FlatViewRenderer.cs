@@ -32,7 +32,18 @@ internal static class FlatViewRenderer
         bool ReadOnly, bool NonVolatile, bool Unmergeable);
 
     private readonly record struct Frame(MemoryRegion Region, Int128 Base, Int128 ClipStart, Int128 ClipEnd,
-        bool ReadOnly, bool NonVolatile, bool Unmergeable, bool EmitOnly);
+        bool ReadOnly, bool NonVolatile, bool Unmergeable, bool EmitOnly, int Depth);
+
+    /// <summary>
+    /// Deepest nesting of region visits on one render path. Aliases may point back into their own
+    /// container (Arm's SSE does this); such a cycle ends once the clip becomes empty. Graph changes
+    /// that would make a render path deeper than this are refused (see <see cref="Terminates"/>), so
+    /// the renderer never meets one; if it did, it would render nothing below this depth.
+    /// </summary>
+    internal const int MaxDepth = 512;
+
+    /// <summary>How many region visits the termination check allows before it calls a graph unrenderable.</summary>
+    internal const int TrialVisitBudget = 1_000_000;
 
     /// <summary>Renders <paramref name="root"/> (null renders nothing).</summary>
     /// <param name="root">The physical root.</param>
@@ -64,8 +75,8 @@ internal static class FlatViewRenderer
         var stack = new PooledList<Frame>(64);
         try
         {
-            stack.Add(new Frame(root, 0, 0, s_2To64, false, false, false, false));
-            Walk(ref stack, dirtyLogMask, ref pieces);
+            stack.Add(new Frame(root, 0, 0, s_2To64, false, false, false, false, 0));
+            Walk(ref stack, dirtyLogMask, ref pieces, int.MaxValue);
         }
         finally
         {
@@ -73,12 +84,54 @@ internal static class FlatViewRenderer
         }
     }
 
-    private static void Walk(ref PooledList<Frame> stack, Func<MemoryRegion, byte> dirtyLogMask, ref PooledList<Piece> pieces)
+    /// <summary>
+    /// Whether rendering from <paramref name="from"/> (over its whole extent, which bounds every
+    /// other way of reaching it) ends within <see cref="MaxDepth"/> levels and
+    /// <see cref="TrialVisitBudget"/> visits.
+    /// </summary>
+    internal static bool Terminates(MemoryRegion from, out string reason)
     {
+        var stack = new PooledList<Frame>(64);
+        var pieces = new PooledList<Piece>(64);
+        try
+        {
+            stack.Add(new Frame(from, 0, 0, s_2To64, false, false, false, false, 0));
+            int result = Walk(ref stack, static _ => 0, ref pieces, TrialVisitBudget);
+            reason = result switch
+            {
+                0 => "",
+                1 => $"rendering would nest regions more than {MaxDepth} deep (an alias cycle whose window never shrinks to nothing)",
+                _ => $"rendering would visit more than {TrialVisitBudget} regions (alias cycles that multiply)",
+            };
+            return result == 0;
+        }
+        finally
+        {
+            stack.Dispose();
+            pieces.Dispose();
+        }
+    }
+
+    /// <summary>Returns 0 when done, 1 when a path went deeper than <see cref="MaxDepth"/> (and budget is finite), 2 when the budget ran out.</summary>
+    private static int Walk(ref PooledList<Frame> stack, Func<MemoryRegion, byte> dirtyLogMask, ref PooledList<Piece> pieces, int visitBudget)
+    {
+        bool trial = visitBudget != int.MaxValue;
         while (stack.Count > 0)
         {
             Frame f = stack.Pop();
             MemoryRegion mr = f.Region;
+            if (f.Depth > MaxDepth)
+            {
+                if (trial)
+                {
+                    return 1;
+                }
+                continue;
+            }
+            if (trial && --visitBudget < 0)
+            {
+                return 2;
+            }
             if (f.EmitOnly)
             {
                 // The region's own fill, after all its subregions.
@@ -103,19 +156,20 @@ internal static class FlatViewRenderer
             if (mr.AliasTarget is { } target)
             {
                 Int128 aliasBase = b - (Int128)target.Address - (Int128)mr.AliasOffset;
-                stack.Add(new Frame(target, aliasBase, clipStart, clipEnd, ro, nv, um, false));
+                stack.Add(new Frame(target, aliasBase, clipStart, clipEnd, ro, nv, um, false, f.Depth + 1));
                 continue;
             }
             if (mr.Terminates && clipEnd > clipStart)
             {
-                stack.Add(new Frame(mr, b, clipStart, clipEnd, ro, nv, um, true));
+                stack.Add(new Frame(mr, b, clipStart, clipEnd, ro, nv, um, true, f.Depth));
             }
             IReadOnlyList<MemoryRegion> subs = mr.Subregions;
             for (int i = subs.Count - 1; i >= 0; i--)
             {
-                stack.Add(new Frame(subs[i], b, clipStart, clipEnd, ro, nv, um, false));
+                stack.Add(new Frame(subs[i], b, clipStart, clipEnd, ro, nv, um, false, f.Depth + 1));
             }
         }
+        return 0;
     }
 
     /// <summary>

@@ -59,9 +59,13 @@ internal static class NaiveRenderer
     /// <summary>Every address where the answer of <see cref="Resolve"/> could change.</summary>
     private static void Breakpoints(MemoryRegion mr, Int128 parentBase, Int128 clipLo, Int128 clipHi, SortedSet<Int128> points, int depth)
     {
-        if (depth > 64)
+        if (depth > 4096)
         {
             throw new InvalidOperationException("graph too deep for the naive renderer");
+        }
+        if (!mr.Enabled)
+        {
+            return;
         }
         Int128 b = parentBase + (Int128)mr.Address;
         Int128 lo = Int128.Max(b, clipLo);
