@@ -1,4 +1,5 @@
 using Memspace.Listeners;
+using Memspace.Ram;
 using Memspace.Regions;
 using Memspace.Rendering;
 
@@ -21,7 +22,7 @@ namespace Memspace;
 /// atomically.
 /// </para>
 /// </remarks>
-public sealed class MemorySystem
+public sealed class MemorySystem : IDisposable
 {
     private readonly List<AddressSpace> _addressSpaces = [];
     private readonly List<MemoryListener> _listeners = [];
@@ -38,6 +39,11 @@ public sealed class MemorySystem
     public MemorySystem(MemorySystemOptions? options = null)
     {
         Options = options ?? new MemorySystemOptions();
+        if (Options.TargetPageBits is < 10 or > 16)
+        {
+            throw new ArgumentOutOfRangeException(nameof(options), Options.TargetPageBits, "TargetPageBits is between 10 (1 KiB pages) and 16");
+        }
+        RamList = new RamList(Options.TargetPageBits);
         _emptyView = new FlatView(null, [], 0);
     }
 
@@ -46,6 +52,9 @@ public sealed class MemorySystem
 
     /// <summary>Behaviour switches.</summary>
     public MemorySystemOptions Options { get; }
+
+    /// <summary>The RAMBlocks and dirty bitmaps (QEMU's <c>ram_list</c>).</summary>
+    public RamList RamList { get; }
 
     /// <summary>The address spaces, in creation order.</summary>
     public IReadOnlyList<AddressSpace> AddressSpaces => _addressSpaces;
@@ -502,6 +511,15 @@ public sealed class MemorySystem
         }
     }
 
+    /// <summary>Asks every listener to bring all dirty bits into the RAMBlock bitmaps (<c>memory_global_dirty_log_sync</c>).</summary>
+    public void GlobalDirtyLogSync()
+    {
+        lock (TopologyLock)
+        {
+            DirtyLogSync.Sync(this, null);
+        }
+    }
+
     /// <summary>Tells every listener that a global dirty sync finished (<c>memory_global_after_dirty_log_sync</c>).</summary>
     public void GlobalAfterDirtyLogSync()
     {
@@ -525,6 +543,26 @@ public sealed class MemorySystem
                 {
                     CoalescedNotify.Range(space, view, fr, range, add);
                 }
+            }
+        }
+    }
+
+    // ------------------------------------------------------------------------------------------
+    // Reclamation
+    // ------------------------------------------------------------------------------------------
+
+    /// <summary>Releases host memory of a freed RAMBlock once no reader can still be using it.</summary>
+    internal void FreeWhenReadersLeave(HostMemory memory) => memory.Dispose();
+
+    /// <summary>Frees the host memory of every RAMBlock; the regions must not be used afterwards.</summary>
+    public void Dispose()
+    {
+        lock (TopologyLock)
+        {
+            foreach (RamBlock block in RamList.Blocks)
+            {
+                block.IsFreed = true;
+                block.Memory?.Dispose();
             }
         }
     }

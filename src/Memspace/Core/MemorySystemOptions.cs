@@ -7,6 +7,20 @@ namespace Memspace;
 public sealed record MemorySystemOptions
 {
     /// <summary>
+    /// Give RAM regions host memory. False creates RAMBlocks (with ram_addr offsets and dirty bitmaps)
+    /// but maps nothing, for offline analysis of large imported maps; such RAM cannot be accessed.
+    /// Default: true.
+    /// </summary>
+    public bool AllocateRam { get; init; } = true;
+
+    /// <summary>
+    /// log2 of the target page size (QEMU's <c>TARGET_PAGE_BITS</c>): the granule of dirty bitmaps
+    /// and, times 64, of RAMBlock placement in ram_addr space. 12 (4 KiB) for x86 and aarch64 virt;
+    /// QEMU's 32-bit Arm boards use 10.
+    /// </summary>
+    public int TargetPageBits { get; init; } = 12;
+
+    /// <summary>
     /// When a listener is registered (or unregistered), also replay the address space's ioeventfds
     /// (<c>eventfd_add</c>/<c>eventfd_del</c>) and coalesced ranges, as QEMU has done since 8.x.
     /// QEMU 7.2 replays only ranges and dirty logging, so a listener registered after an ioeventfd

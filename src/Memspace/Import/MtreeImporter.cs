@@ -25,7 +25,7 @@ public static class MtreeImporter
     /// <summary>Imports a dump from text.</summary>
     /// <param name="text">The output of <c>info mtree -D</c>.</param>
     /// <param name="options">Facts the dump does not print; null for none.</param>
-    /// <param name="systemOptions">Options for the new memory system.</param>
+    /// <param name="systemOptions">Options for the new memory system; by default RAM gets no host memory.</param>
     /// <exception cref="MtreeImportException">The text is not a well-formed dump.</exception>
     public static MemorySystem Import(string text, MtreeImportOptions? options = null, MemorySystemOptions? systemOptions = null)
     {
@@ -57,7 +57,7 @@ public static class MtreeImporter
         {
             UnifySections();
             MatchAliasTargets();
-            var system = new MemorySystem(systemOptions);
+            var system = new MemorySystem(systemOptions ?? new MemorySystemOptions { AllocateRam = false });
             CreateRegions(system);
             using (system.Transaction())
             {

@@ -1,4 +1,5 @@
 using Memspace.Listeners;
+using Memspace.Ram;
 using Memspace.Rendering;
 
 namespace Memspace.Regions;
@@ -22,7 +23,7 @@ namespace Memspace.Regions;
 /// <see cref="MemoryTopologyException"/> and leaves the graph unchanged.
 /// </para>
 /// </remarks>
-public sealed class MemoryRegion
+public sealed partial class MemoryRegion
 {
     /// <summary>2^64: the size of a region that covers the whole 64-bit address space.</summary>
     public static readonly UInt128 Size2To64 = (UInt128)1 << 64;
@@ -88,21 +89,28 @@ public sealed class MemoryRegion
     public static MemoryRegion CreateReservation(MemorySystem system, string name, UInt128 size, MemoryRegionOwner? owner = null)
         => new(system, MemoryRegionKind.Reservation, name, size, owner) { Terminates = true };
 
-    /// <summary>Creates guest RAM (<c>memory_region_init_ram</c>).</summary>
+    /// <summary>
+    /// Creates guest RAM with its RAMBlock (<c>memory_region_init_ram</c>, or with
+    /// <see cref="RamBlockOptions"/> the resizeable, shared, file, memfd, huge-page and pointer variants).
+    /// </summary>
     /// <param name="system">The memory system the region belongs to.</param>
-    /// <param name="name">Name printed by <c>info mtree</c>.</param>
+    /// <param name="name">Name printed by <c>info mtree</c>, and the RAMBlock id (prefixed by a device owner's qdev path).</param>
     /// <param name="size">Size in bytes.</param>
     /// <param name="owner">Owning device or object, or null.</param>
-    public static MemoryRegion CreateRam(MemorySystem system, string name, UInt128 size, MemoryRegionOwner? owner = null)
-        => new(system, MemoryRegionKind.Ram, name, size, owner) { Terminates = true, IsRam = true };
+    /// <param name="ram">How the RAMBlock is backed; null for anonymous private memory.</param>
+    public static MemoryRegion CreateRam(MemorySystem system, string name, UInt128 size, MemoryRegionOwner? owner = null, RamBlockOptions? ram = null)
+        => new MemoryRegion(system, MemoryRegionKind.Ram, name, size, owner) { Terminates = true, IsRam = true }
+            .WithRamBlock(ram ?? RamBlockOptions.Default);
 
     /// <summary>Creates read-only memory (<c>memory_region_init_rom</c>): RAM whose guest writes are rejected.</summary>
     /// <param name="system">The memory system the region belongs to.</param>
-    /// <param name="name">Name printed by <c>info mtree</c>.</param>
+    /// <param name="name">Name printed by <c>info mtree</c>, and the RAMBlock id.</param>
     /// <param name="size">Size in bytes.</param>
     /// <param name="owner">Owning device or object, or null.</param>
-    public static MemoryRegion CreateRom(MemorySystem system, string name, UInt128 size, MemoryRegionOwner? owner = null)
-        => new(system, MemoryRegionKind.Rom, name, size, owner) { Terminates = true, IsRam = true, _readOnly = true };
+    /// <param name="ram">How the RAMBlock is backed; null for anonymous private memory.</param>
+    public static MemoryRegion CreateRom(MemorySystem system, string name, UInt128 size, MemoryRegionOwner? owner = null, RamBlockOptions? ram = null)
+        => new MemoryRegion(system, MemoryRegionKind.Rom, name, size, owner) { Terminates = true, IsRam = true, _readOnly = true }
+            .WithRamBlock(ram ?? RamBlockOptions.Default);
 
     /// <summary>
     /// Creates a ROM device (<c>memory_region_init_rom_device</c>): in romd mode (the default) reads
@@ -114,10 +122,12 @@ public sealed class MemoryRegion
     /// <param name="size">Size in bytes.</param>
     /// <param name="ops">The device callbacks.</param>
     /// <param name="owner">Owning device or object, or null.</param>
-    public static MemoryRegion CreateRomDevice(MemorySystem system, string name, UInt128 size, MemoryRegionOps ops, MemoryRegionOwner? owner = null)
+    /// <param name="ram">How the RAMBlock is backed; null for anonymous private memory.</param>
+    public static MemoryRegion CreateRomDevice(MemorySystem system, string name, UInt128 size, MemoryRegionOps ops, MemoryRegionOwner? owner = null, RamBlockOptions? ram = null)
     {
         ArgumentNullException.ThrowIfNull(ops);
-        return new(system, MemoryRegionKind.RomDevice, name, size, owner) { Ops = ops, Terminates = true, IsRomDevice = true };
+        return new MemoryRegion(system, MemoryRegionKind.RomDevice, name, size, owner) { Ops = ops, Terminates = true, IsRomDevice = true }
+            .WithRamBlock(ram ?? RamBlockOptions.Default);
     }
 
     /// <summary>
@@ -128,8 +138,10 @@ public sealed class MemoryRegion
     /// <param name="name">Name printed by <c>info mtree</c>.</param>
     /// <param name="size">Size in bytes.</param>
     /// <param name="owner">Owning device or object, or null.</param>
-    public static MemoryRegion CreateRamDevice(MemorySystem system, string name, UInt128 size, MemoryRegionOwner? owner = null)
-        => new(system, MemoryRegionKind.RamDevice, name, size, owner) { Terminates = true, IsRam = true, IsRamDevice = true };
+    /// <param name="memory">The device memory (for example an mmap'd PCI BAR); null maps anonymous memory.</param>
+    public static MemoryRegion CreateRamDevice(MemorySystem system, string name, UInt128 size, MemoryRegionOwner? owner = null, HostMemory? memory = null)
+        => new MemoryRegion(system, MemoryRegionKind.RamDevice, name, size, owner) { Terminates = true, IsRam = true, IsRamDevice = true }
+            .WithRamBlock(new RamBlockOptions { Memory = memory, Migratable = false });
 
     /// <summary>
     /// Creates an alias (<c>memory_region_init_alias</c>): a window of <paramref name="size"/> bytes
@@ -149,7 +161,13 @@ public sealed class MemoryRegion
         {
             throw new MemoryTopologyException($"alias '{name}': target '{target.Name}' belongs to another memory system");
         }
-        return new(system, MemoryRegionKind.Alias, name, size, owner) { AliasTarget = target, _aliasOffset = offset };
+        var alias = new MemoryRegion(system, MemoryRegionKind.Alias, name, size, owner) { AliasTarget = target, _aliasOffset = offset };
+        lock (system.TopologyLock)
+        {
+            target.CheckNotDestroyed();
+            target._aliasReferences++;
+        }
+        return alias;
     }
 
     // ------------------------------------------------------------------------------------------
@@ -383,6 +401,15 @@ public sealed class MemoryRegion
     {
         UInt128 s = NormalizeSize(size, nameof(size));
         using var tx = System.Transaction();
+        if (RamBlock is { } block && s > block.UsedLength)
+        {
+            throw new RamBlockException($"cannot make '{Name}' 0x{s:x} bytes: its RAMBlock has 0x{block.UsedLength:x} in use; use RamResize");
+        }
+        SetSizeInternal(s);
+    }
+
+    private void SetSizeInternal(UInt128 s)
+    {
         if (s == _size)
         {
             return;
@@ -637,7 +664,7 @@ public sealed class MemoryRegion
     // ------------------------------------------------------------------------------------------
 
     /// <summary>Whether the region has RAM that migration would copy (QEMU: a RAMBlock registered with vmstate).</summary>
-    internal bool HasMigratableRam => Kind is MemoryRegionKind.Ram or MemoryRegionKind.Rom or MemoryRegionKind.RomDevice;
+    internal bool HasMigratableRam => RamBlock is { Migratable: true };
 
     private static UInt128 NormalizeSize(UInt128 size, string paramName)
     {
@@ -679,6 +706,8 @@ public sealed class MemoryRegion
 
     private void CheckCanAdd(MemoryRegion subregion)
     {
+        CheckNotDestroyed();
+        subregion.CheckNotDestroyed();
         if (subregion.System != System)
         {
             throw new MemoryTopologyException($"cannot add '{subregion.Name}' to '{Name}': they belong to different memory systems");

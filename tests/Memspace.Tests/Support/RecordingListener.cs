@@ -25,6 +25,8 @@ internal sealed class RecordingListener(string name, List<string> log, uint prio
     public override void RegionNop(in MemoryRegionSection section) => Add($"nop {S(section)}");
     public override void LogStart(in MemoryRegionSection section, byte oldMask, byte newMask) => Add($"log_start {S(section)} {oldMask}->{newMask}");
     public override void LogStop(in MemoryRegionSection section, byte oldMask, byte newMask) => Add($"log_stop {S(section)} {oldMask}->{newMask}");
+    public override void LogSync(in MemoryRegionSection section) => Add($"log_sync {S(section)}");
+    public override void LogClear(in MemoryRegionSection section) => Add($"log_clear {S(section)}");
     public override void LogGlobalStart() => Add("log_global_start");
     public override void LogGlobalStop() => Add("log_global_stop");
     public override void LogGlobalAfterSync() => Add("log_global_after_sync");

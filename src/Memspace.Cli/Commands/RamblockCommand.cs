@@ -1,0 +1,26 @@
+using System.CommandLine;
+using Memspace.Printing;
+
+namespace Memspace.Cli.Commands;
+
+/// <summary><c>memspace ramblock</c>: QEMU's <c>info ramblock</c> for a graph.</summary>
+internal static class RamblockCommand
+{
+    public static Command Create()
+    {
+        var command = new Command("ramblock", "Print the RAMBlocks (RAMList order, ram_addr offsets), exactly as QEMU 7.2's 'info ramblock' does.");
+        var source = new GraphSource();
+        source.AddTo(command);
+        command.SetAction(parse =>
+        {
+            using MemorySystem? system = source.Load(parse);
+            if (system is null)
+            {
+                return 2;
+            }
+            RamBlockPrinter.Print(system.RamList, parse.InvocationConfiguration.Output);
+            return 0;
+        });
+        return command;
+    }
+}

@@ -1,0 +1,192 @@
+using System.Runtime.InteropServices;
+
+namespace Memspace.Interop;
+
+/// <summary>
+/// Every call into the operating system, in one place (Linux, x86_64). Wrappers throw
+/// <see cref="HostCallException"/> with the call, the errno and its text; the raw imports are
+/// private.
+/// </summary>
+internal static unsafe partial class Libc
+{
+    private const string Lib = "libc";
+
+    public const int ProtNone = 0;
+    public const int ProtRead = 1;
+    public const int ProtWrite = 2;
+    public const int MapShared = 0x01;
+    public const int MapPrivate = 0x02;
+    public const int MapFixed = 0x10;
+    public const int MapAnonymous = 0x20;
+    public const int MapNoReserve = 0x4000;
+    public const int MapHugeTlb = 0x40000;
+    public const int MapHugeShift = 26;
+    public const int MadvDontNeed = 4;
+    public const int MadvRemove = 9;
+    public const int MadvDontFork = 10;
+    public const int MadvHugePage = 14;
+    public const int MadvPopulateWrite = 23;
+    public const uint MfdCloexec = 0x0001;
+    public const uint MfdHugeTlb = 0x0004;
+    public const int FallocKeepSize = 0x01;
+    public const int FallocPunchHole = 0x02;
+    public const int ORdOnly = 0;
+    public const int ORdWr = 2;
+    public const int OCreat = 0x40;
+    public const int OCloexec = 0x80000;
+    public const long HugeTlbFsMagic = 0x958458f6;
+    public const int Enomem = 12;
+    public const int Eintr = 4;
+    public const int Eagain = 11;
+
+    private static readonly nint MapFailed = -1;
+
+    [LibraryImport(Lib, EntryPoint = "mmap", SetLastError = true)]
+    private static partial nint SysMmap(nint addr, nuint length, int prot, int flags, int fd, long offset);
+
+    [LibraryImport(Lib, EntryPoint = "munmap", SetLastError = true)]
+    private static partial int SysMunmap(nint addr, nuint length);
+
+    [LibraryImport(Lib, EntryPoint = "madvise", SetLastError = true)]
+    private static partial int SysMadvise(nint addr, nuint length, int advice);
+
+    [LibraryImport(Lib, EntryPoint = "mincore", SetLastError = true)]
+    private static partial int SysMincore(nint addr, nuint length, byte* vec);
+
+    [LibraryImport(Lib, EntryPoint = "memfd_create", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    private static partial int SysMemfdCreate(string name, uint flags);
+
+    [LibraryImport(Lib, EntryPoint = "ftruncate", SetLastError = true)]
+    private static partial int SysFtruncate(int fd, long length);
+
+    [LibraryImport(Lib, EntryPoint = "fallocate", SetLastError = true)]
+    private static partial int SysFallocate(int fd, int mode, long offset, long length);
+
+    [LibraryImport(Lib, EntryPoint = "open", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    private static partial int SysOpen(string path, int flags, int mode);
+
+    [LibraryImport(Lib, EntryPoint = "close", SetLastError = true)]
+    private static partial int SysClose(int fd);
+
+    [LibraryImport(Lib, EntryPoint = "fstatfs", SetLastError = true)]
+    private static partial int SysFstatfs(int fd, byte* buf);
+
+    [LibraryImport(Lib, EntryPoint = "fstat", SetLastError = true)]
+    private static partial int SysFstat(int fd, byte* buf);
+
+    private static HostCallException Fail(string call, string? what = null)
+    {
+        int errno = Marshal.GetLastPInvokeError();
+        return new HostCallException(call, errno, what);
+    }
+
+    /// <summary>Maps memory; throws on failure.</summary>
+    public static nint Mmap(nint addr, ulong length, int prot, int flags, int fd, long offset, string what)
+    {
+        nint p = SysMmap(addr, (nuint)length, prot, flags, fd, offset);
+        if (p == MapFailed)
+        {
+            throw Fail("mmap", what);
+        }
+        return p;
+    }
+
+    public static void Munmap(nint addr, ulong length)
+    {
+        if (SysMunmap(addr, (nuint)length) != 0)
+        {
+            throw Fail("munmap");
+        }
+    }
+
+    public static void Madvise(nint addr, ulong length, int advice, string what)
+    {
+        if (SysMadvise(addr, (nuint)length, advice) != 0)
+        {
+            throw Fail("madvise", what);
+        }
+    }
+
+    /// <summary>madvise that may fail harmlessly (advice the kernel does not support).</summary>
+    public static bool TryMadvise(nint addr, ulong length, int advice) => SysMadvise(addr, (nuint)length, advice) == 0;
+
+    /// <summary>How many of the pages in [addr, addr+length) are resident.</summary>
+    public static long ResidentPages(nint addr, ulong length, ulong pageSize)
+    {
+        ulong pages = (length + pageSize - 1) / pageSize;
+        byte[] vec = new byte[pages];
+        fixed (byte* v = vec)
+        {
+            if (SysMincore(addr, (nuint)length, v) != 0)
+            {
+                throw Fail("mincore");
+            }
+        }
+        long resident = 0;
+        foreach (byte b in vec)
+        {
+            resident += b & 1;
+        }
+        return resident;
+    }
+
+    public static int MemfdCreate(string name, uint flags)
+    {
+        int fd = SysMemfdCreate(name, flags | MfdCloexec);
+        if (fd < 0)
+        {
+            throw Fail("memfd_create", name);
+        }
+        return fd;
+    }
+
+    public static void Ftruncate(int fd, long length, string what)
+    {
+        if (SysFtruncate(fd, length) != 0)
+        {
+            throw Fail("ftruncate", what);
+        }
+    }
+
+    public static void Fallocate(int fd, int mode, long offset, long length, string what)
+    {
+        if (SysFallocate(fd, mode, offset, length) != 0)
+        {
+            throw Fail("fallocate", what);
+        }
+    }
+
+    public static int Open(string path, int flags, int mode)
+    {
+        int fd = SysOpen(path, flags | OCloexec, mode);
+        if (fd < 0)
+        {
+            throw Fail("open", path);
+        }
+        return fd;
+    }
+
+    public static void Close(int fd) => SysClose(fd);
+
+    /// <summary>The file system type and block size of an open file (<c>f_type</c>, <c>f_bsize</c> of statfs).</summary>
+    public static (long Type, long BlockSize) Fstatfs(int fd)
+    {
+        byte* buf = stackalloc byte[256];
+        if (SysFstatfs(fd, buf) != 0)
+        {
+            throw Fail("fstatfs");
+        }
+        return (*(long*)buf, *(long*)(buf + 8));
+    }
+
+    /// <summary>The size of an open file (<c>st_size</c> of stat on x86_64).</summary>
+    public static long FileSize(int fd)
+    {
+        byte* buf = stackalloc byte[256];
+        if (SysFstat(fd, buf) != 0)
+        {
+            throw Fail("fstat");
+        }
+        return *(long*)(buf + 48);
+    }
+}

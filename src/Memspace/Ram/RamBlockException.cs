@@ -1,0 +1,11 @@
+namespace Memspace.Ram;
+
+/// <summary>A RAMBlock operation that QEMU refuses (for example "Size mismatch", "Size too large", a duplicate id).</summary>
+public sealed class RamBlockException : InvalidOperationException
+{
+    /// <summary>Creates the exception.</summary>
+    /// <param name="message">QEMU's message where it has one.</param>
+    public RamBlockException(string message) : base(message)
+    {
+    }
+}
