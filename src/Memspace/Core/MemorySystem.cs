@@ -75,6 +75,28 @@ public sealed class MemorySystem : IDisposable
     public long CommitCount { get; private set; }
 
     /// <summary>
+    /// Guest errors (QEMU's <c>-d guest_errors</c>): accesses a region rejected. Raised on the accessing
+    /// thread; keep handlers cheap.
+    /// </summary>
+    public event Action<string>? GuestError;
+
+    /// <summary>Warnings (QEMU's <c>warn_report</c>), for example a blocked re-entrant device access.</summary>
+    public event Action<string>? Warning;
+
+    /// <summary>
+    /// Whether an accelerator signals ioeventfds itself (KVM does, in the kernel). When false, a
+    /// write that matches an ioeventfd signals it instead of calling the device, as QEMU does under
+    /// TCG.
+    /// </summary>
+    public bool IoeventfdsHandledByAccelerator { get; set; }
+
+    internal bool GuestErrorsEnabled => GuestError is not null;
+
+    internal void ReportGuestError(string message) => GuestError?.Invoke(message);
+
+    internal void ReportWarning(string message) => Warning?.Invoke(message);
+
+    /// <summary>
     /// The accelerator asked by <c>info mtree -f</c> which ranges it maps directly (QEMU's
     /// <c>has_memory</c>); null without one.
     /// </summary>
@@ -348,7 +370,7 @@ public sealed class MemorySystem : IDisposable
     private FlatView Render(MemoryRegion physRoot)
     {
         FlatRange[] ranges = FlatViewRenderer.Render(physRoot, EffectiveDirtyLogMask);
-        return new FlatView(physRoot, ranges, ++_generation);
+        return new FlatView(physRoot, ranges, ++_generation, Options.HonourSectionReadOnly);
     }
 
     private void ResetFlatViews()
@@ -551,8 +573,14 @@ public sealed class MemorySystem : IDisposable
     // Reclamation
     // ------------------------------------------------------------------------------------------
 
-    /// <summary>Releases host memory of a freed RAMBlock once no reader can still be using it.</summary>
-    internal void FreeWhenReadersLeave(HostMemory memory) => memory.Dispose();
+    /// <summary>Releases host memory of a freed RAMBlock once no reader or DMA mapping can still use it.</summary>
+    internal static void FreeWhenReadersLeave(RamBlock block)
+    {
+        if (block.Memory is { } memory)
+        {
+            Rcu.Call(() => block.ReleaseWhenUnmapped(memory));
+        }
+    }
 
     /// <summary>Frees the host memory of every RAMBlock; the regions must not be used afterwards.</summary>
     public void Dispose()

@@ -35,4 +35,13 @@ public sealed record MemorySystemOptions
     /// (Memspace keeps the flag and renders from the flagged region instead).
     /// </summary>
     public bool FlatViewRootIgnoresFlags { get; init; }
+
+    /// <summary>
+    /// Treat a range as read-only when the section is (the region, or an alias or container on the
+    /// way to it), for guest writes through an address space and for KVM slots. QEMU 7.2's
+    /// <c>address_space_write</c> and KVM look at the terminal region's own flag only, so a read-only
+    /// alias of RAM (PAM's <c>pam-rom</c>) is writable there although <c>info mtree -f</c> shows
+    /// <c>rom</c>. Default: true. Set false for QEMU 7.2's behaviour.
+    /// </summary>
+    public bool HonourSectionReadOnly { get; init; } = true;
 }

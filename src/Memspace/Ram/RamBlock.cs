@@ -59,6 +59,32 @@ public sealed class RamBlock
 
     internal Action<RamBlock, ulong>? Resized { get; }
 
+    private int _mappings;
+    private HostMemory? _releaseWhenUnmapped;
+
+    /// <summary>Number of DMA mappings (<c>address_space_map</c>) into the block that are not unmapped yet.</summary>
+    public int MappingCount => Volatile.Read(ref _mappings);
+
+    internal void AddMapping() => Interlocked.Increment(ref _mappings);
+
+    internal void RemoveMapping()
+    {
+        if (Interlocked.Decrement(ref _mappings) == 0 && Interlocked.Exchange(ref _releaseWhenUnmapped, null) is { } memory)
+        {
+            memory.Dispose();
+        }
+    }
+
+    /// <summary>Frees the host memory now, or when the last DMA mapping goes (a grace period has already passed).</summary>
+    internal void ReleaseWhenUnmapped(HostMemory memory)
+    {
+        Volatile.Write(ref _releaseWhenUnmapped, memory);
+        if (Volatile.Read(ref _mappings) == 0 && Interlocked.Exchange(ref _releaseWhenUnmapped, null) is { } m)
+        {
+            m.Dispose();
+        }
+    }
+
     /// <summary>Copies bytes out of the block (bounds-checked against <see cref="UsedLength"/>).</summary>
     /// <param name="offset">Offset in the block.</param>
     /// <param name="destination">Where to copy to.</param>

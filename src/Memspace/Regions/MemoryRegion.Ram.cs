@@ -242,10 +242,7 @@ public sealed partial class MemoryRegion
         {
             System.RamList.Remove(block);
             block.IsFreed = true;
-            if (block.Memory is { } memory)
-            {
-                System.FreeWhenReadersLeave(memory);
-            }
+            MemorySystem.FreeWhenReadersLeave(block);
         }
         IsDestroyed = true;
     }

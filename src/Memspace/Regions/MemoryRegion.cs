@@ -140,8 +140,12 @@ public sealed partial class MemoryRegion
     /// <param name="owner">Owning device or object, or null.</param>
     /// <param name="memory">The device memory (for example an mmap'd PCI BAR); null maps anonymous memory.</param>
     public static MemoryRegion CreateRamDevice(MemorySystem system, string name, UInt128 size, MemoryRegionOwner? owner = null, HostMemory? memory = null)
-        => new MemoryRegion(system, MemoryRegionKind.RamDevice, name, size, owner) { Terminates = true, IsRam = true, IsRamDevice = true }
+    {
+        MemoryRegion mr = new MemoryRegion(system, MemoryRegionKind.RamDevice, name, size, owner) { Terminates = true, IsRam = true, IsRamDevice = true }
             .WithRamBlock(new RamBlockOptions { Memory = memory, Migratable = false });
+        mr.Ops = Dispatch.RamDeviceOps.For(mr);
+        return mr;
+    }
 
     /// <summary>
     /// Creates an alias (<c>memory_region_init_alias</c>): a window of <paramref name="size"/> bytes
@@ -247,7 +251,25 @@ public sealed partial class MemoryRegion
     public bool RomdMode => _romdMode;
 
     /// <summary>Device callbacks (I/O regions and ROM devices); <see cref="MemoryRegionOps.Unassigned"/> for everything else.</summary>
-    public MemoryRegionOps Ops { get; private init; } = MemoryRegionOps.Unassigned;
+    public MemoryRegionOps Ops { get; private set; } = MemoryRegionOps.Unassigned;
+
+    /// <summary>
+    /// Turns the re-entrancy guard off for this region (QEMU's <c>disable_reentrancy_guard</c>), for
+    /// devices whose callbacks legitimately reach their own registers (for example through DMA into
+    /// script RAM).
+    /// </summary>
+    public bool DisableReentrancyGuard { get; set; }
+
+    private int _reentrancyWarned;
+
+    /// <summary>QEMU's <c>warn_report_once</c> for a blocked re-entrant access.</summary>
+    internal void WarnReentrancyOnce(ulong address)
+    {
+        if (Interlocked.Exchange(ref _reentrancyWarned, 1) == 0)
+        {
+            System.ReportWarning($"Blocked re-entrant IO on MemoryRegion: {Name} at addr: 0x{address:X}");
+        }
+    }
 
     /// <summary>Subregions in rendering order: priority descending, the most recently added first among equals.</summary>
     public IReadOnlyList<MemoryRegion> Subregions => _subregions;

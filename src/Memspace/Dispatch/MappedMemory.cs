@@ -1,0 +1,62 @@
+using Memspace.Ram;
+using Memspace.Regions;
+
+namespace Memspace.Dispatch;
+
+/// <summary>
+/// A DMA mapping made by <see cref="AddressSpace.Map"/> (what <c>address_space_map</c> returns):
+/// either host memory of a RAMBlock, or a bounce buffer standing in for a device. Give it back with
+/// <see cref="AddressSpace.Unmap"/>.
+/// </summary>
+public sealed class MappedMemory
+{
+    internal MappedMemory(AddressSpace space, ulong address, nint pointer, ulong length, bool isWrite, MemTxAttrs attrs,
+        MemoryRegion? region, ulong offsetInRegion, RamBlock? block)
+    {
+        AddressSpace = space;
+        Address = address;
+        Pointer = pointer;
+        Length = length;
+        IsWrite = isWrite;
+        Attrs = attrs;
+        Region = region;
+        OffsetInRegion = offsetInRegion;
+        Block = block;
+    }
+
+    /// <summary>The address space the mapping was made in.</summary>
+    public AddressSpace AddressSpace { get; }
+
+    /// <summary>Guest address of the first byte.</summary>
+    public ulong Address { get; }
+
+    /// <summary>Host address of the mapped bytes.</summary>
+    public nint Pointer { get; }
+
+    /// <summary>Bytes mapped: possibly fewer than asked for (a different region follows, or bounce space ran short).</summary>
+    public ulong Length { get; }
+
+    /// <summary>Whether the mapping is for writing.</summary>
+    public bool IsWrite { get; }
+
+    /// <summary>Whether the bytes are a bounce buffer (the address was not plain RAM).</summary>
+    public bool IsBounce => Block is null;
+
+    /// <summary>Whether <see cref="AddressSpace.Unmap"/> has been called.</summary>
+    public bool IsUnmapped { get; internal set; }
+
+    internal MemTxAttrs Attrs { get; }
+
+    internal MemoryRegion? Region { get; }
+
+    internal ulong OffsetInRegion { get; }
+
+    internal RamBlock? Block { get; }
+
+    /// <summary>The mapped bytes.</summary>
+    public unsafe Span<byte> AsSpan()
+    {
+        ObjectDisposedException.ThrowIf(IsUnmapped, this);
+        return new Span<byte>((void*)Pointer, checked((int)Length));
+    }
+}
