@@ -18,6 +18,9 @@ public class EventNotifier
     /// <summary>Creation sequence number; orders notifiers.</summary>
     public long Id { get; }
 
+    /// <summary>The file descriptor an accelerator can signal directly (an eventfd), or -1.</summary>
+    public virtual int Fd => -1;
+
     /// <summary>Signals the notifier (QEMU's <c>event_notifier_set</c>).</summary>
     public virtual void Set() => Interlocked.Increment(ref _count);
 

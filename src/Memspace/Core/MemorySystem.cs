@@ -84,9 +84,9 @@ public sealed class MemorySystem : IDisposable
     public event Action<string>? Warning;
 
     /// <summary>
-    /// Whether an accelerator signals ioeventfds itself (KVM does, in the kernel). When false, a
-    /// write that matches an ioeventfd signals it instead of calling the device, as QEMU does under
-    /// TCG.
+    /// Whether an accelerator signals eventfd-backed ioeventfds itself (KVM does, in the kernel). A
+    /// write that reaches Memspace and matches an ioeventfd the accelerator does not handle signals
+    /// it instead of calling the device, as QEMU does under TCG.
     /// </summary>
     public bool IoeventfdsHandledByAccelerator { get; set; }
 

@@ -109,19 +109,29 @@ internal static class MmioDispatch
             return MemTxResult.DecodeError;
         }
         value = AdjustEndianness(mr, value, size, bigEndian);
-        if (!mr.System.IoeventfdsHandledByAccelerator && SignalIoeventfd(mr, address, value, size))
+        if (mr.Ioeventfds.Count != 0 && SignalIoeventfd(mr, address, value, size))
         {
             return MemTxResult.Ok;
         }
         return AdjustedAccess(mr, address, out _, size, isWrite: true, attrs, value);
     }
 
+    /// <summary>
+    /// QEMU's <c>memory_region_dispatch_write_eventfds</c>. Ioeventfds that an accelerator signals
+    /// itself (an eventfd registered with KVM) are skipped: a write that reaches userspace anyway goes
+    /// to the device, as in QEMU under KVM.
+    /// </summary>
     private static bool SignalIoeventfd(MemoryRegion mr, ulong address, ulong value, uint size)
     {
         IReadOnlyList<MemoryRegionIoeventfd> fds = mr.Ioeventfds;
+        bool accelerated = mr.System.IoeventfdsHandledByAccelerator;
         for (int i = 0; i < fds.Count; i++)
         {
             MemoryRegionIoeventfd fd = fds[i];
+            if (accelerated && fd.Notifier.Fd >= 0)
+            {
+                continue;
+            }
             var access = new MemoryRegionIoeventfd(address, size, fd.MatchData, value, fd.Notifier);
             if (MemoryRegionIoeventfd.Matches(access, fd))
             {

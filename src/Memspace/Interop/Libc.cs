@@ -74,6 +74,27 @@ internal static unsafe partial class Libc
     [LibraryImport(Lib, EntryPoint = "fstat", SetLastError = true)]
     private static partial int SysFstat(int fd, byte* buf);
 
+    [LibraryImport(Lib, EntryPoint = "ioctl", SetLastError = true)]
+    private static partial int SysIoctl(int fd, nuint request, nint arg);
+
+    [LibraryImport(Lib, EntryPoint = "eventfd", SetLastError = true)]
+    private static partial int SysEventfd(uint initval, int flags);
+
+    [LibraryImport(Lib, EntryPoint = "read", SetLastError = true)]
+    private static partial nint SysRead(int fd, void* buf, nuint count);
+
+    [LibraryImport(Lib, EntryPoint = "write", SetLastError = true)]
+    private static partial nint SysWrite(int fd, void* buf, nuint count);
+
+    [LibraryImport(Lib, EntryPoint = "pthread_self")]
+    private static partial nuint SysPthreadSelf();
+
+    [LibraryImport(Lib, EntryPoint = "pthread_kill")]
+    private static partial int SysPthreadKill(nuint thread, int signal);
+
+    [LibraryImport(Lib, EntryPoint = "sigaction", SetLastError = true)]
+    private static partial int SysSigaction(int signal, byte* act, byte* oldact);
+
     private static HostCallException Fail(string call, string? what = null)
     {
         int errno = Marshal.GetLastPInvokeError();
@@ -188,5 +209,100 @@ internal static unsafe partial class Libc
             throw Fail("fstat");
         }
         return *(long*)(buf + 48);
+    }
+
+    public const int EfdCloexec = 0x80000;
+    public const int EfdNonblock = 0x800;
+    public const int Sigusr2 = 12;
+
+    /// <summary>An ioctl with an integer or pointer argument; returns the result or -errno.</summary>
+    public static int Ioctl(int fd, uint request, nint arg)
+    {
+        while (true)
+        {
+            int r = SysIoctl(fd, request, arg);
+            if (r >= 0)
+            {
+                return r;
+            }
+            int errno = Marshal.GetLastPInvokeError();
+            if (errno != Eintr || request == KvmAbi.Run)
+            {
+                return -errno;
+            }
+        }
+    }
+
+    /// <summary>An ioctl that must succeed; throws <see cref="HostCallException"/> otherwise.</summary>
+    public static int IoctlOrThrow(int fd, uint request, nint arg, string what)
+    {
+        int r = Ioctl(fd, request, arg);
+        if (r < 0)
+        {
+            throw new HostCallException("ioctl", -r, what);
+        }
+        return r;
+    }
+
+    public static int Eventfd()
+    {
+        int fd = SysEventfd(0, EfdCloexec | EfdNonblock);
+        if (fd < 0)
+        {
+            throw Fail("eventfd");
+        }
+        return fd;
+    }
+
+    /// <summary>Adds 1 to an eventfd.</summary>
+    public static void EventfdSignal(int fd)
+    {
+        ulong one = 1;
+        SysWrite(fd, &one, 8);
+    }
+
+    /// <summary>Reads and resets an eventfd's counter; 0 when it was not signalled.</summary>
+    public static ulong EventfdConsume(int fd)
+    {
+        ulong value = 0;
+        return SysRead(fd, &value, 8) == 8 ? value : 0;
+    }
+
+    /// <summary>The calling thread's pthread handle.</summary>
+    public static nuint PthreadSelf() => SysPthreadSelf();
+
+    /// <summary>Sends a signal to a thread of this process.</summary>
+    public static int PthreadKill(nuint thread, int signal) => SysPthreadKill(thread, signal);
+
+    /// <summary>
+    /// Makes <paramref name="signal"/> interrupt blocking system calls (EINTR) without doing anything
+    /// else, unless the signal already has a handler. The handler is libc's <c>abs</c>: it takes the
+    /// signal number, does nothing observable, and is async-signal-safe. Returns whether the signal
+    /// now interrupts (false when someone else handles it).
+    /// </summary>
+    public static bool InstallKickHandler(int signal)
+    {
+        // struct sigaction on x86_64 glibc: handler @0, sa_mask (128 bytes) @8, sa_flags @136, restorer @144.
+        byte* old = stackalloc byte[256];
+        byte* act = stackalloc byte[256];
+        new Span<byte>(old, 256).Clear();
+        new Span<byte>(act, 256).Clear();
+        if (SysSigaction(signal, null, old) != 0)
+        {
+            return false;
+        }
+        nint current = *(nint*)old;
+        nint handler = NativeLibrary.GetExport(NativeLibrary.Load("libc.so.6"), "abs");
+        if (current == handler)
+        {
+            return true;
+        }
+        if (current != 0)
+        {
+            return false; // SIG_IGN or someone's handler: leave it alone
+        }
+        *(nint*)act = handler;
+        *(int*)(act + 136) = 0; // no SA_RESTART: KVM_RUN returns EINTR
+        return SysSigaction(signal, act, null) == 0;
     }
 }

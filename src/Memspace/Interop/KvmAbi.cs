@@ -1,0 +1,81 @@
+namespace Memspace.Interop;
+
+/// <summary>The KVM ioctl numbers, capabilities and constants used here (x86_64, <c>&lt;linux/kvm.h&gt;</c>).</summary>
+internal static class KvmAbi
+{
+    public const uint GetApiVersion = 0xAE00;
+    public const uint CreateVm = 0xAE01;
+    public const uint CheckExtension = 0xAE03;
+    public const uint GetVcpuMmapSize = 0xAE04;
+    public const uint GetSupportedCpuid = 0xC008AE05;
+    public const uint CreateVcpu = 0xAE41;
+    public const uint GetDirtyLog = 0x4010AE42;
+    public const uint SetUserMemoryRegion = 0x4020AE46;
+    public const uint SetTssAddr = 0xAE47;
+    public const uint CreateIrqchip = 0xAE60;
+    public const uint IrqLine = 0x4008AE61;
+    public const uint CreatePit2 = 0x4040AE77;
+    public const uint Ioeventfd = 0x4040AE79;
+    public const uint Run = 0xAE80;
+    public const uint GetRegs = 0x8090AE81;
+    public const uint SetRegs = 0x4090AE82;
+    public const uint GetSregs = 0x8138AE83;
+    public const uint SetSregs = 0x4138AE84;
+    public const uint SetCpuid2 = 0x4008AE90;
+
+    public const int ApiVersion = 12;
+
+    public const int CapUserMemory = 3;
+    public const int CapSetTssAddr = 4;
+    public const int CapExtCpuid = 7;
+    public const int CapNrMemslots = 10;
+    public const int CapIoeventfd = 36;
+    public const int CapReadonlyMem = 81;
+    public const int CapImmediateExit = 136;
+
+    public const uint MemLogDirtyPages = 1 << 0;
+    public const uint MemReadonly = 1 << 1;
+
+    public const uint IoeventfdFlagDatamatch = 1 << 0;
+    public const uint IoeventfdFlagPio = 1 << 1;
+    public const uint IoeventfdFlagDeassign = 1 << 2;
+
+    public const int ExitUnknown = 0;
+    public const int ExitException = 1;
+    public const int ExitIo = 2;
+    public const int ExitHypercall = 3;
+    public const int ExitDebug = 4;
+    public const int ExitHlt = 5;
+    public const int ExitMmio = 6;
+    public const int ExitShutdown = 8;
+    public const int ExitFailEntry = 9;
+    public const int ExitIntr = 10;
+    public const int ExitInternalError = 17;
+    public const int ExitSystemEvent = 24;
+
+    public const int IoIn = 0;
+    public const int IoOut = 1;
+
+    public const int InternalErrorEmulation = 1;
+
+    // Offsets in the mmap'd struct kvm_run.
+    public const int RunImmediateExit = 1;
+    public const int RunExitReason = 8;
+    public const int RunExit = 32;
+    public const int RunIoDirection = 32;
+    public const int RunIoSize = 33;
+    public const int RunIoPort = 34;
+    public const int RunIoCount = 36;
+    public const int RunIoDataOffset = 40;
+    public const int RunMmioPhysAddr = 32;
+    public const int RunMmioData = 40;
+    public const int RunMmioLen = 48;
+    public const int RunMmioIsWrite = 52;
+    public const int RunFailEntryReason = 32;
+    public const int RunInternalSuberror = 32;
+    public const int RunInternalNdata = 36;
+    public const int RunInternalData = 40;
+    public const int RunEmulationInsnSize = 48;
+    public const int RunEmulationInsnBytes = 49;
+    public const int RunSystemEventType = 32;
+}

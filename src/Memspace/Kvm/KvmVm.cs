@@ -1,0 +1,179 @@
+using System.Runtime.InteropServices;
+using Memspace.Interop;
+
+namespace Memspace.Kvm;
+
+/// <summary>A KVM virtual machine on <c>/dev/kvm</c>: memory slots, ioeventfds, interrupt lines and vCPUs.</summary>
+public sealed unsafe class KvmVm : IKvmVm, IDisposable
+{
+    private int _kvmFd;
+    private int _vmFd;
+
+    private KvmVm(int kvmFd, int vmFd, int nrMemslots, bool readonlyMem, int vcpuMmapSize)
+    {
+        _kvmFd = kvmFd;
+        _vmFd = vmFd;
+        NrMemslots = nrMemslots;
+        ReadonlyMemSupported = readonlyMem;
+        VcpuMmapSize = vcpuMmapSize;
+    }
+
+    /// <summary>Whether KVM can be used here; <paramref name="reason"/> says why not.</summary>
+    /// <param name="reason">Why KVM is unavailable, or empty.</param>
+    /// <param name="devicePath">The KVM device.</param>
+    public static bool IsAvailable(out string reason, string devicePath = "/dev/kvm")
+    {
+        try
+        {
+            int fd = OpenDevice(devicePath);
+            Libc.Close(fd);
+            reason = "";
+            return true;
+        }
+        catch (KvmUnavailableException e)
+        {
+            reason = e.Message;
+            return false;
+        }
+    }
+
+    private static int OpenDevice(string devicePath)
+    {
+        if (!File.Exists(devicePath))
+        {
+            throw new KvmUnavailableException($"{devicePath} does not exist: this host offers no KVM (no kvm module, or its device is not registered)");
+        }
+        int fd;
+        try
+        {
+            fd = Libc.Open(devicePath, Libc.ORdWr, 0);
+        }
+        catch (HostCallException e)
+        {
+            throw new KvmUnavailableException($"cannot open {devicePath}: {e.Message}");
+        }
+        int version = Libc.Ioctl(fd, KvmAbi.GetApiVersion, 0);
+        if (version != KvmAbi.ApiVersion)
+        {
+            Libc.Close(fd);
+            throw new KvmUnavailableException($"{devicePath} reports KVM API version {version}; version {KvmAbi.ApiVersion} is needed");
+        }
+        return fd;
+    }
+
+    /// <summary>Opens the device and creates a VM (<c>KVM_CREATE_VM</c>, <c>KVM_SET_TSS_ADDR</c>, and the irqchip if asked).</summary>
+    /// <param name="options">VM options.</param>
+    /// <exception cref="KvmUnavailableException">KVM cannot be used here.</exception>
+    public static KvmVm Create(KvmVmOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        int kvm = OpenDevice(options.DevicePath);
+        try
+        {
+            if (Libc.Ioctl(kvm, KvmAbi.CheckExtension, KvmAbi.CapUserMemory) <= 0)
+            {
+                throw new KvmUnavailableException("KVM lacks KVM_CAP_USER_MEMORY");
+            }
+            int vm = Libc.Ioctl(kvm, KvmAbi.CreateVm, 0);
+            if (vm < 0)
+            {
+                throw new KvmUnavailableException($"KVM_CREATE_VM failed: {Marshal.GetPInvokeErrorMessage(-vm)}");
+            }
+            int slots = Libc.Ioctl(vm, KvmAbi.CheckExtension, KvmAbi.CapNrMemslots);
+            bool readonlyMem = Libc.Ioctl(vm, KvmAbi.CheckExtension, KvmAbi.CapReadonlyMem) > 0;
+            int mmapSize = Libc.IoctlOrThrow(kvm, KvmAbi.GetVcpuMmapSize, 0, "KVM_GET_VCPU_MMAP_SIZE");
+            var result = new KvmVm(kvm, vm, slots > 0 ? slots : 32, readonlyMem, mmapSize);
+            try
+            {
+                if (Libc.Ioctl(kvm, KvmAbi.CheckExtension, KvmAbi.CapSetTssAddr) > 0)
+                {
+                    Libc.IoctlOrThrow(vm, KvmAbi.SetTssAddr, (nint)options.TssAddress, "KVM_SET_TSS_ADDR");
+                }
+                if (options.InKernelIrqchip)
+                {
+                    Libc.IoctlOrThrow(vm, KvmAbi.CreateIrqchip, 0, "KVM_CREATE_IRQCHIP");
+                    var pit = new KvmPitConfig { Flags = 1 };
+                    Libc.IoctlOrThrow(vm, KvmAbi.CreatePit2, (nint)(&pit), "KVM_CREATE_PIT2");
+                }
+            }
+            catch
+            {
+                result.Dispose();
+                throw;
+            }
+            return result;
+        }
+        catch (KvmUnavailableException)
+        {
+            Libc.Close(kvm);
+            throw;
+        }
+    }
+
+    /// <inheritdoc/>
+    public int NrMemslots { get; }
+
+    /// <inheritdoc/>
+    public bool ReadonlyMemSupported { get; }
+
+    /// <summary>Size of a vCPU's <c>kvm_run</c> mapping.</summary>
+    public int VcpuMmapSize { get; }
+
+    internal int KvmFd => _kvmFd;
+
+    internal int VmFd => _vmFd;
+
+    /// <inheritdoc/>
+    public int SetUserMemoryRegion(in KvmUserspaceMemoryRegion region)
+    {
+        KvmUserspaceMemoryRegion r = region;
+        return Libc.Ioctl(_vmFd, KvmAbi.SetUserMemoryRegion, (nint)(&r));
+    }
+
+    /// <inheritdoc/>
+    public int GetDirtyLog(uint slot, ulong[] bitmap)
+    {
+        fixed (ulong* bits = bitmap)
+        {
+            var log = new KvmDirtyLog { Slot = slot, DirtyBitmap = (ulong)bits };
+            return Libc.Ioctl(_vmFd, KvmAbi.GetDirtyLog, (nint)(&log));
+        }
+    }
+
+    /// <inheritdoc/>
+    public int Ioeventfd(ulong address, uint length, ulong datamatch, int fd, uint flags)
+    {
+        var args = new KvmIoeventfdArgs { Addr = address, Len = length, Datamatch = datamatch, Fd = fd, Flags = flags };
+        return Libc.Ioctl(_vmFd, KvmAbi.Ioeventfd, (nint)(&args));
+    }
+
+    /// <summary>Sets an interrupt line of the in-kernel irqchip (<c>KVM_IRQ_LINE</c>).</summary>
+    /// <param name="irq">GSI.</param>
+    /// <param name="level">Line level.</param>
+    public void IrqLine(uint irq, bool level)
+    {
+        var l = new KvmIrqLevel { Irq = irq, Level = level ? 1u : 0u };
+        Libc.IoctlOrThrow(_vmFd, KvmAbi.IrqLine, (nint)(&l), "KVM_IRQ_LINE");
+    }
+
+    /// <summary>Creates vCPU <paramref name="index"/>; its port I/O goes to <paramref name="io"/>, its MMIO to <paramref name="memory"/>.</summary>
+    /// <param name="index">vCPU id.</param>
+    /// <param name="memory">The memory address space.</param>
+    /// <param name="io">The I/O address space.</param>
+    public Vcpu CreateVcpu(int index, AddressSpace memory, AddressSpace io) => new(this, index, memory, io);
+
+    /// <summary>Closes the VM.</summary>
+    public void Dispose()
+    {
+        int vm = Interlocked.Exchange(ref _vmFd, -1);
+        if (vm >= 0)
+        {
+            Libc.Close(vm);
+        }
+        int kvm = Interlocked.Exchange(ref _kvmFd, -1);
+        if (kvm >= 0)
+        {
+            Libc.Close(kvm);
+        }
+    }
+}
