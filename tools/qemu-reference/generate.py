@@ -145,8 +145,12 @@ ARM32_NO_KVM = "32-bit board models have no KVM support"
 def build_cases() -> List[Case]:
     c: List[Case] = []
     # --- x86: bare machines at a range of RAM sizes ----------------------
+    # Besides round sizes, the split points of the RAM below/above 4 GiB rule:
+    # q35 moves to 2 GiB low at 2816M (0xb0000000), pc to 3 GiB low at 3584M
+    # (0xe0000000); one MiB either side of each, for both machines.
     for machine in ("pc", "q35"):
-        for mem in ("128M", "512M", "1G", "3G", "4G", "8G"):
+        for mem in ("128M", "512M", "1G", "2G", "2815M", "2816M", "3G",
+                    "3583M", "3584M", "4G", "8G"):
             c.append(Case("x86-%s-%s-nodefaults" % (machine, mem), "x86_64", machine, mem))
     # --- x86: PCI devices (BARs, option ROMs, VGA legacy window) ---------
     for machine in ("pc", "q35"):
@@ -167,7 +171,9 @@ def build_cases() -> List[Case]:
                       note="default devices; serial/parallel use null backends"))
     # --- x86: other machine types / options ------------------------------
     c.append(Case("x86-isapc-128M-nodefaults", "x86_64", "isapc", "128M"))
-    c.append(Case("x86-microvm-512M-nodefaults", "x86_64", "microvm", "512M"))
+    # microvm splits at 3 GiB when RAM is larger than that.
+    for mem in ("128M", "512M", "3G", "3073M", "8G"):
+        c.append(Case("x86-microvm-%s-nodefaults" % mem, "x86_64", "microvm", mem))
     c.append(Case("x86-microvm-512M-pit-pic-rtc-off", "x86_64",
                   "microvm,pit=off,pic=off,rtc=off", "512M"))
     c.append(Case("x86-pc-512M-smm-off", "x86_64", "pc,smm=off", "512M"))

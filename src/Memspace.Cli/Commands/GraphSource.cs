@@ -1,14 +1,32 @@
 using System.CommandLine;
 using Memspace.Import;
+using Memspace.Machines;
 
 namespace Memspace.Cli.Commands;
 
 /// <summary>
-/// Where a command's memory graph comes from: the built-in example, or a QEMU <c>info mtree -D</c>
-/// dump with the options that restore what the dump does not print.
+/// Where a command's memory graph comes from: the built-in example, one of Memspace's machines
+/// (<c>--machine NAME -m SIZE</c>), or a QEMU <c>info mtree -D</c> dump with the options that restore
+/// what the dump does not print.
 /// </summary>
 internal sealed class GraphSource
 {
+    private readonly Option<string?> _machine = new("--machine", "-M")
+    {
+        Description = $"Build a machine as QEMU 7.2 does: {string.Join(", ", Machine.Names)}.",
+    };
+
+    private readonly Option<string> _memory = new("--memory", "-m")
+    {
+        Description = "RAM size for --machine, as QEMU's -m takes it: a plain number is MiB; K, M, G and T suffixes work.",
+        DefaultValueFactory = _ => "512M",
+    };
+
+    private readonly Option<bool> _noSmm = new("--no-smm")
+    {
+        Description = "Build the machine with smm=off (no KVM-SMRAM address space).",
+    };
+
     private readonly Option<FileInfo?> _import = new("--import")
     {
         Description = "Load the graph from a QEMU 7.2 'info mtree -D' dump instead of the built-in example.",
@@ -34,8 +52,20 @@ internal sealed class GraphSource
         Description = "Regions of this name printed as 'X-X' are empty rather than one byte long. Repeatable.",
     };
 
+    /// <summary>Adds only --machine, -m and --no-smm (for commands that need a machine).</summary>
+    public void AddMachineOptionsTo(Command command)
+    {
+        command.Options.Add(_machine);
+        command.Options.Add(_memory);
+        command.Options.Add(_noSmm);
+    }
+
+    /// <summary>The machine name given, or null.</summary>
+    public string? MachineName(ParseResult parse) => parse.GetValue(_machine);
+
     public void AddTo(Command command)
     {
+        AddMachineOptionsTo(command);
         command.Options.Add(_import);
         command.Options.Add(_terminating);
         command.Options.Add(_container);
@@ -43,12 +73,75 @@ internal sealed class GraphSource
         command.Options.Add(_empty);
     }
 
-    /// <summary>Builds the graph, or writes why not to standard error and returns null.</summary>
-    public MemorySystem? Load(ParseResult parse)
+    /// <summary>Builds the machine named by --machine, or writes why not to standard error and returns null.</summary>
+    /// <param name="parse">The command line.</param>
+    /// <param name="accelerator">Where slot ioctls go.</param>
+    /// <param name="timeline">Receives the chain of events while the machine is built, or null.</param>
+    /// <param name="firmware">Firmware image, or null for the machine's default.</param>
+    /// <param name="defaultMachine">Machine to build when --machine is absent, or null to require it.</param>
+    public Machine? LoadMachine(ParseResult parse, MachineAccelerator accelerator, Tracing.ChainTimeline? timeline = null, byte[]? firmware = null, string? defaultMachine = null)
     {
+        TextWriter error = parse.InvocationConfiguration.Error;
+        string? name = parse.GetValue(_machine) ?? defaultMachine;
+        if (name is null)
+        {
+            error.WriteLine($"memspace: --machine is required ({string.Join(", ", Machine.Names)})");
+            return null;
+        }
+        if (!Machine.Names.Contains(name))
+        {
+            error.WriteLine($"memspace: unknown machine '{name}'; Memspace builds {string.Join(", ", Machine.Names)}");
+            return null;
+        }
+        string sizeText = parse.GetValue(_memory) ?? "512M";
+        if (!RamSize.TryParse(sizeText, out ulong size, out string? why))
+        {
+            error.WriteLine($"memspace: bad -m size: {why}");
+            return null;
+        }
+        if (size < (1UL << 20))
+        {
+            error.WriteLine($"memspace: bad -m size: '{sizeText}' is {size} bytes; x86 machines need at least 1 MiB");
+            return null;
+        }
+        if (size > (1UL << 40))
+        {
+            error.WriteLine($"memspace: bad -m size: '{sizeText}' is more than 1 TiB, which Memspace's x86 machines do not model (QEMU moves RAM above the AMD HyperTransport hole there)");
+            return null;
+        }
+        try
+        {
+            return Machine.Create(name, new MachineOptions
+            {
+                RamSize = size,
+                Smm = !parse.GetValue(_noSmm),
+                Accelerator = accelerator,
+                Timeline = timeline,
+                Firmware = firmware,
+            });
+        }
+        catch (Exception e) when (e is ArgumentException or Kvm.KvmException or Kvm.KvmUnavailableException or Ram.RamBlockException or Interop.HostCallException)
+        {
+            error.WriteLine($"memspace: cannot build machine '{name}': {e.Message}");
+            return null;
+        }
+    }
+
+    /// <summary>Builds the graph, or writes why not to standard error and returns null.</summary>
+    public LoadedGraph? Load(ParseResult parse)
+    {
+        if (parse.GetValue(_machine) is not null)
+        {
+            if (parse.GetValue(_import) is not null)
+            {
+                parse.InvocationConfiguration.Error.WriteLine("memspace: use either --machine or --import, not both");
+                return null;
+            }
+            return LoadMachine(parse, MachineAccelerator.Simulated) is { } m ? new LoadedGraph(m.System, m) : null;
+        }
         if (parse.GetValue(_import) is not { } file)
         {
-            return ExampleGraph.Build();
+            return new LoadedGraph(ExampleGraph.Build(), null);
         }
         var options = new MtreeImportOptions
         {
@@ -59,7 +152,7 @@ internal sealed class GraphSource
         };
         try
         {
-            return MtreeImporter.ImportFile(file.FullName, options);
+            return new LoadedGraph(MtreeImporter.ImportFile(file.FullName, options), null);
         }
         catch (Exception e) when (e is MtreeImportException or IOException or UnauthorizedAccessException)
         {
@@ -69,4 +162,24 @@ internal sealed class GraphSource
     }
 
     private static HashSet<string> Set(string[]? names) => new(names ?? [], StringComparer.Ordinal);
+}
+
+/// <summary>A graph to print or explain, and the machine that owns it, if any.</summary>
+internal sealed class LoadedGraph(MemorySystem system, Machine? machine) : IDisposable
+{
+    public MemorySystem System { get; } = system;
+
+    public Machine? Machine { get; } = machine;
+
+    public void Dispose()
+    {
+        if (Machine is not null)
+        {
+            Machine.Dispose();
+        }
+        else
+        {
+            System.Dispose();
+        }
+    }
 }

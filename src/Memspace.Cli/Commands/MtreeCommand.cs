@@ -19,11 +19,12 @@ internal static class MtreeCommand
         source.AddTo(command);
         command.SetAction(parse =>
         {
-            using MemorySystem? system = source.Load(parse);
-            if (system is null)
+            using LoadedGraph? graph = source.Load(parse);
+            if (graph is null)
             {
                 return 2;
             }
+            MemorySystem system = graph.System;
             TextWriter output = parse.InvocationConfiguration.Output;
             if (parse.GetValue(flat))
             {

@@ -13,11 +13,12 @@ internal static class RamblockCommand
         source.AddTo(command);
         command.SetAction(parse =>
         {
-            using MemorySystem? system = source.Load(parse);
-            if (system is null)
+            using LoadedGraph? graph = source.Load(parse);
+            if (graph is null)
             {
                 return 2;
             }
+            MemorySystem system = graph.System;
             RamBlockPrinter.Print(system.RamList, parse.InvocationConfiguration.Output);
             return 0;
         });

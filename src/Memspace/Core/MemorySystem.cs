@@ -84,6 +84,13 @@ public sealed class MemorySystem : IDisposable
     public event Action<string>? Warning;
 
     /// <summary>
+    /// Raised at the end of every outermost commit that changed the topology, after the listeners'
+    /// <c>commit</c> callbacks, with <see cref="CommitCount"/>. Handlers run under the topology lock and
+    /// must not change the topology.
+    /// </summary>
+    public event Action<long>? TopologyCommitted;
+
+    /// <summary>
     /// Whether an accelerator signals eventfd-backed ioeventfds itself (KVM does, in the kernel). A
     /// write that reaches Memspace and matches an ioeventfd the accelerator does not handle signals
     /// it instead of calling the device, as QEMU does under TCG.
@@ -259,6 +266,7 @@ public sealed class MemorySystem : IDisposable
                 {
                     l.Commit();
                 }
+                TopologyCommitted?.Invoke(CommitCount);
             }
             else
             {

@@ -30,6 +30,7 @@ internal static class KvmAbi
     public const int CapExtCpuid = 7;
     public const int CapNrMemslots = 10;
     public const int CapIoeventfd = 36;
+    public const int CapMultiAddressSpace = 118;
     public const int CapReadonlyMem = 81;
     public const int CapImmediateExit = 136;
 

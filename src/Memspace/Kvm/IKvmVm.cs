@@ -15,6 +15,9 @@ public interface IKvmVm
     /// <summary>Whether read-only slots are supported (<c>KVM_CAP_READONLY_MEM</c>).</summary>
     bool ReadonlyMemSupported { get; }
 
+    /// <summary>Memory address spaces the VM has (<c>KVM_CAP_MULTI_ADDRESS_SPACE</c>; 1 when the kernel reports 0). x86 has 2: normal and SMM.</summary>
+    int AddressSpaces { get; }
+
     /// <summary><c>KVM_SET_USER_MEMORY_REGION</c>; returns 0 or -errno.</summary>
     /// <param name="region">The slot to set (size 0 deletes it).</param>
     int SetUserMemoryRegion(in KvmUserspaceMemoryRegion region);

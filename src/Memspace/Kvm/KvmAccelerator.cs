@@ -90,6 +90,36 @@ public sealed class KvmAccelerator : IMemoryAccelerator, IDisposable
     /// <summary>The "kvm-io" listener, or null without an I/O address space.</summary>
     public KvmIoListener? IoListener { get; private set; }
 
+    /// <summary>The "kvm-smram" listener (KVM address space 1), once <see cref="RegisterSmramListener"/> has run.</summary>
+    public KvmMemoryListener? SmramListener { get; private set; }
+
+    /// <summary>The address space SMM code sees ("KVM-SMRAM"), once registered.</summary>
+    public AddressSpace? SmramSpace { get; private set; }
+
+    /// <summary>
+    /// QEMU's <c>register_smram_listener</c> (x86, SMM enabled, at machine-init-done): registers a second
+    /// memory listener, "kvm-smram", on <paramref name="smram"/> with KVM address space 1, whose slots
+    /// carry 1 in bits 16 and up of their number. Registration replays the address space, so the slots
+    /// appear at once.
+    /// </summary>
+    /// <param name="smram">The SMM view of memory (QEMU's "KVM-SMRAM" address space).</param>
+    /// <exception cref="KvmException">The VM has a single address space (no <c>KVM_CAP_MULTI_ADDRESS_SPACE</c>), or a listener is already registered.</exception>
+    public void RegisterSmramListener(AddressSpace smram)
+    {
+        ArgumentNullException.ThrowIfNull(smram);
+        if (SmramListener is not null)
+        {
+            throw new KvmException("the kvm-smram listener is already registered");
+        }
+        if (Vm.AddressSpaces < 2)
+        {
+            throw new KvmException("this VM has one memory address space (no KVM_CAP_MULTI_ADDRESS_SPACE), so it cannot give SMM its own view");
+        }
+        SmramListener = new KvmMemoryListener(this, asId: 1, "kvm-smram") { MaxSlotSize = MemoryListener.MaxSlotSize };
+        SmramSpace = smram;
+        smram.RegisterListener(SmramListener);
+    }
+
     /// <summary>Every <c>KVM_SET_USER_MEMORY_REGION</c> so far, in order.</summary>
     public IReadOnlyList<KvmSlotEvent> Trace
     {
@@ -111,12 +141,13 @@ public sealed class KvmAccelerator : IMemoryAccelerator, IDisposable
     /// <param name="size">Size.</param>
     public bool HasMemory(AddressSpace space, ulong start, UInt128 size)
     {
-        if (space != MemorySpace)
+        KvmMemoryListener? listener = space == MemorySpace ? MemoryListener : space == SmramSpace ? SmramListener : null;
+        if (listener is null)
         {
             return false;
         }
-        ulong s = size > MemoryListener.MaxSlotSize ? MemoryListener.MaxSlotSize : (ulong)UInt128.Min(size, ulong.MaxValue);
-        return MemoryListener.FindSlot(start, s) is not null;
+        ulong s = size > listener.MaxSlotSize ? listener.MaxSlotSize : (ulong)UInt128.Min(size, ulong.MaxValue);
+        return listener.FindSlot(start, s) is not null;
     }
 
     internal void Traced(KvmSlotEvent e)
@@ -154,6 +185,10 @@ public sealed class KvmAccelerator : IMemoryAccelerator, IDisposable
         if (IoListener?.AddressSpace is { } io)
         {
             io.UnregisterListener(IoListener);
+        }
+        if (SmramListener?.AddressSpace is { } smram)
+        {
+            smram.UnregisterListener(SmramListener);
         }
         if (System.Accelerator == this)
         {

@@ -81,8 +81,9 @@ public sealed unsafe class KvmVm : IKvmVm, IDisposable
             }
             int slots = Libc.Ioctl(vm, KvmAbi.CheckExtension, KvmAbi.CapNrMemslots);
             bool readonlyMem = Libc.Ioctl(vm, KvmAbi.CheckExtension, KvmAbi.CapReadonlyMem) > 0;
+            int spaces = Libc.Ioctl(vm, KvmAbi.CheckExtension, KvmAbi.CapMultiAddressSpace);
             int mmapSize = Libc.IoctlOrThrow(kvm, KvmAbi.GetVcpuMmapSize, 0, "KVM_GET_VCPU_MMAP_SIZE");
-            var result = new KvmVm(kvm, vm, slots > 0 ? slots : 32, readonlyMem, mmapSize);
+            var result = new KvmVm(kvm, vm, slots > 0 ? slots : 32, readonlyMem, mmapSize) { AddressSpaces = spaces > 0 ? spaces : 1 };
             try
             {
                 if (Libc.Ioctl(kvm, KvmAbi.CheckExtension, KvmAbi.CapSetTssAddr) > 0)
@@ -115,6 +116,9 @@ public sealed unsafe class KvmVm : IKvmVm, IDisposable
 
     /// <inheritdoc/>
     public bool ReadonlyMemSupported { get; }
+
+    /// <inheritdoc/>
+    public int AddressSpaces { get; private init; } = 1;
 
     /// <summary>Size of a vCPU's <c>kvm_run</c> mapping.</summary>
     public int VcpuMmapSize { get; }

@@ -14,8 +14,10 @@ public sealed class SimulatedKvmVm : IKvmVm
     /// <summary>Creates a simulated VM.</summary>
     /// <param name="nrMemslots">Slot limit to enforce.</param>
     /// <param name="readonlyMemSupported">Whether read-only slots are offered.</param>
-    public SimulatedKvmVm(int nrMemslots = 32764, bool readonlyMemSupported = true)
+    /// <param name="addressSpaces">Memory address spaces (2 on x86: normal and SMM).</param>
+    public SimulatedKvmVm(int nrMemslots = 32764, bool readonlyMemSupported = true, int addressSpaces = 2)
     {
+        AddressSpaces = addressSpaces;
         NrMemslots = nrMemslots;
         ReadonlyMemSupported = readonlyMemSupported;
     }
@@ -25,6 +27,9 @@ public sealed class SimulatedKvmVm : IKvmVm
 
     /// <inheritdoc/>
     public bool ReadonlyMemSupported { get; }
+
+    /// <inheritdoc/>
+    public int AddressSpaces { get; }
 
     /// <summary>The slots currently set, by slot id.</summary>
     public IReadOnlyDictionary<uint, KvmUserspaceMemoryRegion> Slots => _slots;
@@ -42,7 +47,7 @@ public sealed class SimulatedKvmVm : IKvmVm
     {
         Calls.Add($"set slot={region.Slot} flags=0x{region.Flags:x} gpa=0x{region.GuestPhysAddr:x} size=0x{region.MemorySize:x}");
         const int einval = 22, eexist = 17;
-        if ((region.Slot & 0xffff) >= NrMemslots)
+        if ((region.Slot & 0xffff) >= NrMemslots || (region.Slot >> 16) >= AddressSpaces)
         {
             return -einval;
         }

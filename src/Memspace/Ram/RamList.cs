@@ -133,6 +133,12 @@ public sealed class RamList
         }
     }
 
+    /// <summary>Raised after a block joins the list (<c>ram_block_add</c>), with its ram_addr offset set.</summary>
+    public event Action<RamBlock>? BlockAdded;
+
+    /// <summary>Raised after a block leaves the list (<c>qemu_ram_free</c>); its host memory may live on until an RCU grace period ends.</summary>
+    public event Action<RamBlock>? BlockRemoved;
+
     internal void Add(RamBlock block)
     {
         block.Offset = FindRamOffset(block.MaxLength);
@@ -151,6 +157,7 @@ public sealed class RamList
         Volatile.Write(ref _blocks, blocks);
         Version++;
         Dirty.SetDirty(block.Offset, block.UsedLength, DirtyMemory.AllClients);
+        BlockAdded?.Invoke(block);
     }
 
     internal void Remove(RamBlock block)
@@ -159,5 +166,6 @@ public sealed class RamList
         Volatile.Write(ref _mru, null);
         Volatile.Write(ref _blocks, blocks);
         Version++;
+        BlockRemoved?.Invoke(block);
     }
 }

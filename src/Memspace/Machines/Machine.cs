@@ -1,0 +1,196 @@
+using Memspace.Kvm;
+using Memspace.Regions;
+using Memspace.Tracing;
+
+namespace Memspace.Machines;
+
+/// <summary>
+/// A board built with the memory API in QEMU's order: the memory system and its "memory" and "I/O"
+/// address spaces first, then the accelerator and its listeners (on empty views, so no slot is set
+/// yet), then the board's regions, then machine-init-done work, then a reset. Every structure of
+/// the chain is reachable from here.
+/// </summary>
+public abstract class Machine : IDisposable
+{
+    private bool _disposed;
+
+    /// <summary>Creates the memory system and the two address spaces; <see cref="Create"/> does the rest.</summary>
+    /// <param name="name">Machine type name.</param>
+    /// <param name="options">Build options.</param>
+    protected Machine(string name, MachineOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        Name = name;
+        Options = options;
+        System = new MemorySystem(options.MemoryOptions ?? new MemorySystemOptions());
+        SystemMemory = MemoryRegion.CreateContainer(System, "system", MemoryRegion.Size2To64);
+        // QEMU's unassigned_io_ops: ports nobody claims read all ones and ignore writes.
+        SystemIo = MemoryRegion.CreateIo(System, "io", 0x10000, new MemoryRegionOps
+        {
+            Read = (_, _) => ulong.MaxValue,
+            Write = (_, _, _) => { },
+        });
+        Memory = System.CreateAddressSpace(SystemMemory, "memory");
+        Io = System.CreateAddressSpace(SystemIo, "I/O");
+    }
+
+    /// <summary>The machine types Memspace builds.</summary>
+    public static IReadOnlyList<string> Names { get; } = ["pc", "q35", "microvm"];
+
+    /// <summary>Machine type name ("pc", "q35", "microvm").</summary>
+    public string Name { get; }
+
+    /// <summary>What QEMU calls this machine.</summary>
+    public abstract string Description { get; }
+
+    /// <summary>Build options.</summary>
+    public MachineOptions Options { get; }
+
+    /// <summary>The memory system (QEMU's globals of <c>memory.c</c>).</summary>
+    public MemorySystem System { get; }
+
+    /// <summary>"system", the root of the memory address space (<c>get_system_memory()</c>).</summary>
+    public MemoryRegion SystemMemory { get; }
+
+    /// <summary>"io", the root of the I/O address space (<c>get_system_io()</c>).</summary>
+    public MemoryRegion SystemIo { get; }
+
+    /// <summary>The "memory" address space (<c>address_space_memory</c>).</summary>
+    public AddressSpace Memory { get; }
+
+    /// <summary>The "I/O" address space (<c>address_space_io</c>).</summary>
+    public AddressSpace Io { get; }
+
+    /// <summary>The accelerator (real or simulated KVM), or null with <see cref="MachineAccelerator.None"/>.</summary>
+    public KvmAccelerator? Kvm { get; private set; }
+
+    /// <summary>Why KVM is not used although it was asked for if available, or null.</summary>
+    public string? KvmUnavailableReason { get; private set; }
+
+    /// <summary>Where the chain of events goes, or null.</summary>
+    public ChainTimeline? Timeline => Options.Timeline;
+
+    /// <summary>Builds a machine.</summary>
+    /// <param name="name">"pc", "q35" or "microvm".</param>
+    /// <param name="options">Build options; null for the defaults (512 MiB, SMM on, simulated KVM).</param>
+    /// <exception cref="ArgumentException">Unknown machine name or invalid options; the message says which.</exception>
+    /// <exception cref="KvmUnavailableException">KVM was required and cannot be used.</exception>
+    public static Machine Create(string name, MachineOptions? options = null)
+    {
+        options ??= new MachineOptions();
+        Machine machine = name switch
+        {
+            "pc" => new PcMachine(options),
+            "q35" => new Q35Machine(options),
+            "microvm" => new MicrovmMachine(options),
+            _ => throw new ArgumentException($"unknown machine '{name}'; Memspace builds {string.Join(", ", Names)}", nameof(name)),
+        };
+        try
+        {
+            machine.Build();
+        }
+        catch
+        {
+            machine.Dispose();
+            throw;
+        }
+        return machine;
+    }
+
+    /// <summary>
+    /// Creates vCPU <paramref name="index"/> on the real VM, its exits served by <see cref="Memory"/> and
+    /// <see cref="Io"/>, in the x86 reset state (CS base 0xffff0000, IP 0xfff0).
+    /// </summary>
+    /// <param name="index">vCPU id.</param>
+    /// <exception cref="KvmUnavailableException">The machine has no real KVM VM.</exception>
+    public Vcpu CreateVcpu(int index = 0)
+    {
+        if (Kvm?.RealVm is not { } vm)
+        {
+            throw new KvmUnavailableException(KvmUnavailableReason ?? "this machine was built without a real KVM VM");
+        }
+        Vcpu vcpu = vm.CreateVcpu(index, Memory, Io);
+        Timeline?.Follow(vcpu);
+        return vcpu;
+    }
+
+    /// <summary>System reset: devices with a reset handler put their registers back (QEMU's <c>qemu_system_reset</c>).</summary>
+    public virtual void Reset()
+    {
+    }
+
+    /// <summary>Closes the VM and frees guest memory.</summary>
+    public void Dispose()
+    {
+        if (_disposed)
+        {
+            return;
+        }
+        _disposed = true;
+        Kvm?.Dispose();
+        System.Dispose();
+        GC.SuppressFinalize(this);
+    }
+
+    /// <summary>Records an event in the timeline, if there is one.</summary>
+    /// <param name="structure">The structure it belongs to.</param>
+    /// <param name="source">Who reports it.</param>
+    /// <param name="text">What happened.</param>
+    public void Trace(ChainStructure structure, string source, string text) => Timeline?.Record(structure, source, text);
+
+    /// <summary>QEMU's board init (<c>MachineClass::init</c>): creates and maps the board's regions.</summary>
+    protected abstract void InitBoard();
+
+    /// <summary>Machine-init-done notifiers (ACPI blobs, the SMRAM listener).</summary>
+    protected virtual void MachineDone()
+    {
+    }
+
+    private void Build()
+    {
+        if (Timeline is { } t)
+        {
+            t.Record(ChainStructure.AddressSpace, "machine", $"memory_map_init: \"memory\" rooted at 'system', \"I/O\" rooted at 'io' ({Name}, {Machines.RamSize.Format(Options.RamSize)})");
+            t.Follow(System, Memory, Io);
+        }
+        AttachAccelerator();
+        Trace(ChainStructure.MemoryRegion, "machine", $"board init: {Description}");
+        InitBoard();
+        Trace(ChainStructure.MemoryRegion, "machine", "machine init done");
+        MachineDone();
+        Trace(ChainStructure.MemoryRegion, "machine", "system reset");
+        Reset();
+    }
+
+    private void AttachAccelerator()
+    {
+        switch (Options.Accelerator)
+        {
+            case MachineAccelerator.None:
+                return;
+            case MachineAccelerator.Simulated:
+                Kvm = KvmAccelerator.Attach(System, new SimulatedKvmVm(), Memory, Io);
+                break;
+            case MachineAccelerator.Kvm:
+                Kvm = KvmAccelerator.Create(System, Memory, Io);
+                break;
+            case MachineAccelerator.KvmIfAvailable:
+                if (KvmVm.IsAvailable(out string reason))
+                {
+                    Kvm = KvmAccelerator.Create(System, Memory, Io);
+                }
+                else
+                {
+                    KvmUnavailableReason = reason;
+                    Kvm = KvmAccelerator.Attach(System, new SimulatedKvmVm(), Memory, Io);
+                }
+                break;
+            default:
+                throw new ArgumentException($"unknown accelerator {Options.Accelerator}");
+        }
+        Timeline?.Follow(Kvm);
+        Trace(ChainStructure.KVMSlot, "KVM", Kvm.RealVm is null
+            ? "kvm_init (simulated VM): listeners \"kvm-memory\" and \"kvm-io\" registered on empty views, so no slot yet"
+            : "kvm_init: KVM_CREATE_VM; listeners \"kvm-memory\" and \"kvm-io\" registered on empty views, so no slot yet");
+    }
+}

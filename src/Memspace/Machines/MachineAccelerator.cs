@@ -1,0 +1,17 @@
+namespace Memspace.Machines;
+
+/// <summary>Where a machine's KVM slot ioctls go.</summary>
+public enum MachineAccelerator
+{
+    /// <summary>No accelerator: no KVM listener, no slots (like QEMU with TCG).</summary>
+    None,
+
+    /// <summary>A <see cref="Kvm.SimulatedKvmVm"/>: the slot table and trace KVM would get, with no kernel involved.</summary>
+    Simulated,
+
+    /// <summary>A VM on <c>/dev/kvm</c>; creating the machine fails if KVM cannot be used.</summary>
+    Kvm,
+
+    /// <summary>A VM on <c>/dev/kvm</c> if KVM can be used, else simulated (the reason is kept in <see cref="Machine.KvmUnavailableReason"/>).</summary>
+    KvmIfAvailable,
+}

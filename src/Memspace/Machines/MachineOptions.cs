@@ -1,0 +1,37 @@
+namespace Memspace.Machines;
+
+/// <summary>How to build a machine: QEMU's <c>-m</c>, <c>-machine smm=</c>, <c>-bios</c> and the accelerator.</summary>
+public sealed record MachineOptions
+{
+    /// <summary>Guest RAM in bytes (QEMU's <c>-m</c>; see <see cref="Machines.RamSize"/>). Default 512 MiB.</summary>
+    public ulong RamSize { get; init; } = 512UL << 20;
+
+    /// <summary>
+    /// Whether SMM is enabled (QEMU's <c>smm=on</c>, the default where KVM supports it): on KVM the machine
+    /// gets the "KVM-SMRAM" address space and the "kvm-smram" listener (KVM address space 1).
+    /// </summary>
+    public bool Smm { get; init; } = true;
+
+    /// <summary>Where slot ioctls go. Default: simulated, so building a machine never needs <c>/dev/kvm</c>.</summary>
+    public MachineAccelerator Accelerator { get; init; } = MachineAccelerator.Simulated;
+
+    /// <summary>
+    /// The firmware image loaded into <c>pc.bios</c> (QEMU's <c>-bios</c>): its size must be a non-zero
+    /// multiple of 64 KiB; it is placed so that it ends at 4 GiB. Null: an image of the machine's
+    /// default firmware size (256 KiB; microvm 64 KiB) filled with <c>hlt</c> (0xf4) bytes, since
+    /// Memspace ships no firmware.
+    /// </summary>
+    public byte[]? Firmware { get; init; }
+
+    /// <summary>Memory-system switches (deliberate differences from QEMU 7.2); null for the defaults.</summary>
+    public MemorySystemOptions? MemoryOptions { get; init; }
+
+    /// <summary>Receives the chain of events while the machine is built and run; null for none.</summary>
+    public Tracing.ChainTimeline? Timeline { get; init; }
+
+    /// <summary>Add Memspace's demo MMIO device at <see cref="Devices.DemoDevice.DefaultAddress"/> (not part of QEMU's machines). Default on.</summary>
+    public bool DemoDevice { get; init; } = true;
+
+    /// <summary>Add a 16550 UART at port 0x3f8 (QEMU adds one unless <c>-nodefaults</c> or <c>-serial none</c>). Default on.</summary>
+    public bool Serial { get; init; } = true;
+}

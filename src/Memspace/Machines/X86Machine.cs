@@ -1,0 +1,213 @@
+using Memspace.Machines.Devices;
+using Memspace.Regions;
+using Memspace.Tracing;
+
+namespace Memspace.Machines;
+
+/// <summary>
+/// What QEMU's x86 machines share (<c>X86MachineState</c>, <c>pc_memory_init</c>,
+/// <c>x86_bios_rom_init</c>): the RAM backend split into "ram-below-4g" and "ram-above-4g", the
+/// firmware in "pc.bios" with its "isa-bios" alias, the fw_cfg ACPI blobs, the SMM address space on
+/// KVM, and Memspace's serial port and demo device.
+/// </summary>
+public abstract class X86Machine : Machine
+{
+    /// <summary>Size of the ACPI tables blob's RAM block (ACPI_BUILD_TABLE_MAX_SIZE).</summary>
+    protected const ulong AcpiTablesMaxSize = 0x200000;
+
+    /// <summary>Creates the machine (see <see cref="Machine.Create"/>).</summary>
+    /// <param name="name">Machine type name.</param>
+    /// <param name="options">Build options.</param>
+    protected X86Machine(string name, MachineOptions options)
+        : base(name, options)
+    {
+        if (options.RamSize == 0)
+        {
+            throw new ArgumentException("RAM size must not be 0", nameof(options));
+        }
+        (BelowFourGiB, AboveFourGiB) = SplitRam(options.RamSize);
+    }
+
+    /// <summary>The RAM backend ("pc.ram", "microvm.ram"): the one RAMBlock that holds guest RAM.</summary>
+    public MemoryRegion Ram { get; private set; } = null!;
+
+    /// <summary>RAM mapped below 4 GiB.</summary>
+    public ulong BelowFourGiB { get; }
+
+    /// <summary>RAM mapped from 4 GiB up.</summary>
+    public ulong AboveFourGiB { get; }
+
+    /// <summary>"ram-below-4g".</summary>
+    public MemoryRegion RamBelowFourGiB { get; private set; } = null!;
+
+    /// <summary>"ram-above-4g", or null when all RAM fits below.</summary>
+    public MemoryRegion? RamAboveFourGiB { get; private set; }
+
+    /// <summary>"pci", the PCI address space under system memory at priority -1, or null (microvm).</summary>
+    public MemoryRegion? PciMemory { get; protected set; }
+
+    /// <summary>"pc.bios", the firmware, ending at 4 GiB.</summary>
+    public MemoryRegion Bios { get; private set; } = null!;
+
+    /// <summary>"isa-bios", the firmware's last 128 KiB (at most) below 1 MiB.</summary>
+    public MemoryRegion IsaBios { get; private set; } = null!;
+
+    /// <summary>"pc.rom", the option ROM area at 0xc0000, or null (microvm).</summary>
+    public MemoryRegion? OptionRom { get; private set; }
+
+    /// <summary>The host bridge, or null (microvm).</summary>
+    public PciHostBridge? HostBridge { get; protected set; }
+
+    /// <summary>The SMM view of memory (QEMU's <c>/machine/smram</c>), or null.</summary>
+    public virtual MemoryRegion? Smram => null;
+
+    /// <summary>"KVM-SMRAM", the address space KVM's SMM slots come from, when SMM is on and a KVM accelerator is attached.</summary>
+    public AddressSpace? SmramSpace { get; private set; }
+
+    /// <summary>The UART at 0x3f8, or null.</summary>
+    public Serial16550? Serial { get; private set; }
+
+    /// <summary>The demo MMIO device, or null.</summary>
+    public DemoDevice? Demo { get; private set; }
+
+    /// <summary>Name of the RAM backend.</summary>
+    protected abstract string RamId { get; }
+
+    /// <summary>Size of the firmware image used when <see cref="MachineOptions.Firmware"/> is null.</summary>
+    protected virtual int DefaultFirmwareSize => 256 * 1024;
+
+    /// <summary>Used size of the ACPI tables blob QEMU 7.2 builds for this machine.</summary>
+    protected virtual ulong AcpiTablesSize => 0x20000;
+
+    /// <summary>The machine's rule for RAM below and above 4 GiB.</summary>
+    /// <param name="ramSize">Total RAM.</param>
+    protected abstract (ulong Below, ulong Above) SplitRam(ulong ramSize);
+
+    /// <summary>Creates the RAM backend (QEMU's <c>create_default_memdev</c>, before board init).</summary>
+    protected void CreateRamBackend()
+    {
+        Ram = MemoryRegion.CreateRam(System, RamId, Options.RamSize);
+    }
+
+    /// <summary>The vCPU's memory address space ("cpu-memory-0", same root as "memory", so it shares the view).</summary>
+    protected void CreateCpuAddressSpaces()
+    {
+        AddressSpace cpu = System.CreateAddressSpace(SystemMemory, "cpu-memory-0");
+        Trace(ChainStructure.AddressSpace, "cpu0", $"cpu_address_space_init \"{cpu.Name}\" rooted at 'system'");
+    }
+
+    /// <summary>The RAM part of <c>pc_memory_init</c> / <c>microvm_memory_init</c>.</summary>
+    protected void MapRam()
+    {
+        RamBelowFourGiB = MemoryRegion.CreateAlias(System, "ram-below-4g", Ram, 0, BelowFourGiB);
+        SystemMemory.AddSubregion(0, RamBelowFourGiB);
+        if (AboveFourGiB > 0)
+        {
+            RamAboveFourGiB = MemoryRegion.CreateAlias(System, "ram-above-4g", Ram, BelowFourGiB, AboveFourGiB);
+            SystemMemory.AddSubregion(1UL << 32, RamAboveFourGiB);
+        }
+    }
+
+    /// <summary>
+    /// QEMU's <c>x86_bios_rom_init</c>: "pc.bios" at 4 GiB minus its size and "isa-bios" (its last
+    /// 128 KiB at most) ending at 1 MiB with priority 1, both read-only unless <paramref name="ramFirmware"/>.
+    /// </summary>
+    /// <param name="romMemory">Where they go ("pci", or "system" without PCI).</param>
+    /// <param name="ramFirmware">Firmware stays writable (isapc, microvm).</param>
+    protected void InitBios(MemoryRegion romMemory, bool ramFirmware)
+    {
+        byte[] image = Options.Firmware ?? DefaultFirmware(DefaultFirmwareSize);
+        if (image.Length == 0 || image.Length % 65536 != 0)
+        {
+            throw new ArgumentException($"firmware image is {image.Length} bytes; it must be a non-zero multiple of 64 KiB", nameof(Options));
+        }
+        ulong size = (ulong)image.Length;
+        Bios = MemoryRegion.CreateRam(System, "pc.bios", size);
+        if (!ramFirmware)
+        {
+            Bios.SetReadOnly(true);
+        }
+        Bios.RamBlock!.Write(0, image);
+        ulong isaSize = Math.Min(size, 128 * 1024);
+        IsaBios = MemoryRegion.CreateAlias(System, "isa-bios", Bios, size - isaSize, isaSize);
+        romMemory.AddSubregion(0x100000 - isaSize, IsaBios, 1);
+        if (!ramFirmware)
+        {
+            IsaBios.SetReadOnly(true);
+        }
+        romMemory.AddSubregion((1UL << 32) - size, Bios);
+    }
+
+    /// <summary>The rest of <c>pc_memory_init</c>: "pc.rom", 128 KiB at 0xc0000 with priority 1, read-only with PCI.</summary>
+    /// <param name="romMemory">Where it goes.</param>
+    protected void InitOptionRom(MemoryRegion romMemory)
+    {
+        OptionRom = MemoryRegion.CreateRam(System, "pc.rom", 0x20000);
+        OptionRom.SetReadOnly(true);
+        romMemory.AddSubregion(0xc0000, OptionRom, 1);
+    }
+
+    /// <summary>Memspace's devices: the UART at 0x3f8 and the demo device.</summary>
+    protected void AddMemspaceDevices()
+    {
+        if (Options.Serial)
+        {
+            Serial = new Serial16550(System);
+            SystemIo.AddSubregion(Serial16550.Com1, Serial.Region);
+        }
+        if (Options.DemoDevice)
+        {
+            Demo = new DemoDevice(System);
+            SystemMemory.AddSubregion(DemoDevice.DefaultAddress, Demo.Region);
+        }
+    }
+
+    /// <inheritdoc/>
+    protected override void MachineDone()
+    {
+        // acpi_setup: the fw_cfg blobs live in resizeable RAM blocks that are never mapped. Memspace
+        // builds no ACPI tables; the blocks have QEMU 7.2's sizes so that the RAM list is QEMU's.
+        AddFwCfgBlob("/rom@etc/acpi/tables", AcpiTablesSize, AcpiTablesMaxSize);
+        AddFwCfgBlob("/rom@etc/table-loader", 0x1000, 0x10000);
+        AddFwCfgBlob("/rom@etc/acpi/rsdp", 0x1000, 0x1000);
+        if (Options.Smm && Kvm is { } kvm && kvm.Vm.AddressSpaces > 1)
+        {
+            RegisterSmramListener(kvm);
+        }
+    }
+
+    /// <summary>
+    /// QEMU's <c>register_smram_listener</c>: "mem-container-smram" holds system memory ("mem-smram",
+    /// priority 0) and the machine's SMRAM (priority 10), which it enables; the "KVM-SMRAM" address
+    /// space over it gets the "kvm-smram" listener (KVM address space 1).
+    /// </summary>
+    private void RegisterSmramListener(Kvm.KvmAccelerator kvm)
+    {
+        MemoryRegion root = MemoryRegion.CreateContainer(System, "mem-container-smram", ulong.MaxValue);
+        root.SetEnabled(true);
+        MemoryRegion all = MemoryRegion.CreateAlias(System, "mem-smram", SystemMemory, 0, ulong.MaxValue);
+        root.AddSubregion(0, all, 0);
+        all.SetEnabled(true);
+        if (Smram is { } smram)
+        {
+            root.AddSubregion(0, smram, 10);
+            smram.SetEnabled(true);
+        }
+        SmramSpace = System.CreateAddressSpace(root, "KVM-SMRAM");
+        if (Timeline is { } t)
+        {
+            t.FollowSpace(SmramSpace);
+        }
+        kvm.RegisterSmramListener(SmramSpace);
+    }
+
+    private void AddFwCfgBlob(string name, ulong used, ulong max)
+        => MemoryRegion.CreateRam(System, name, used, ram: new Ram.RamBlockOptions { MaxSize = max });
+
+    private static byte[] DefaultFirmware(int size)
+    {
+        var image = new byte[size];
+        image.AsSpan().Fill(0xf4);
+        return image;
+    }
+}

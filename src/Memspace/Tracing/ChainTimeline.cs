@@ -1,0 +1,104 @@
+using System.Diagnostics;
+using Memspace.Kvm;
+using Memspace.Ram;
+
+namespace Memspace.Tracing;
+
+/// <summary>
+/// The chain from a board's regions to KVM as it happens: listener callbacks and their sections,
+/// rendered views, RAM blocks, slot ioctls and the slot table, vCPU exits and device register
+/// writes, in order, each tagged with its <see cref="ChainStructure"/>. Thread-safe.
+/// </summary>
+public sealed class ChainTimeline
+{
+    private readonly List<ChainEvent> _events = [];
+    private readonly Lock _lock = new();
+    private readonly Stopwatch _clock = Stopwatch.StartNew();
+
+    /// <summary>Everything recorded so far, in order.</summary>
+    public IReadOnlyList<ChainEvent> Events
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return [.. _events];
+            }
+        }
+    }
+
+    /// <summary>Raised for every event as it is recorded (on the thread that caused it).</summary>
+    public event Action<ChainEvent>? Recorded;
+
+    /// <summary>Records one event.</summary>
+    /// <param name="structure">The structure it belongs to.</param>
+    /// <param name="source">Who reports it.</param>
+    /// <param name="text">What happened.</param>
+    public void Record(ChainStructure structure, string source, string text)
+    {
+        ChainEvent e;
+        lock (_lock)
+        {
+            e = new ChainEvent(_events.Count + 1, _clock.Elapsed, structure, source, text);
+            _events.Add(e);
+        }
+        Recorded?.Invoke(e);
+    }
+
+    /// <summary>
+    /// Follows a memory system: each address space's listener callbacks (a listener named "timeline"),
+    /// every commit's rendered views, and RAM blocks joining and leaving the RAM list.
+    /// </summary>
+    /// <param name="system">The memory system.</param>
+    /// <param name="spaces">Address spaces whose listener callbacks to record.</param>
+    public void Follow(MemorySystem system, params AddressSpace[] spaces)
+    {
+        ArgumentNullException.ThrowIfNull(system);
+        foreach (AddressSpace space in spaces)
+        {
+            FollowSpace(space);
+        }
+        system.TopologyCommitted += commit =>
+        {
+            foreach (AddressSpace space in system.AddressSpaces)
+            {
+                var view = space.CurrentMap;
+                Record(ChainStructure.FlatView, space.Name,
+                    $"commit #{commit}: AS \"{space.Name}\" uses FlatView gen {view.Generation} of root '{view.Root?.Name ?? "(none)"}' with {view.Count} FlatRanges");
+            }
+        };
+        system.RamList.BlockAdded += b => Record(ChainStructure.RAMBlock, "RAMList",
+            $"ram_block_add '{b.IdStr}' at ram_addr 0x{b.Offset:x}, used 0x{b.UsedLength:x} of 0x{b.MaxLength:x}, host 0x{b.Host:x}");
+        system.RamList.BlockRemoved += b => Record(ChainStructure.RAMList, "RAMList", $"'{b.IdStr}' left the list");
+    }
+
+    /// <summary>Records the listener callbacks of one more address space.</summary>
+    /// <param name="space">The address space.</param>
+    public void FollowSpace(AddressSpace space)
+    {
+        ArgumentNullException.ThrowIfNull(space);
+        Record(ChainStructure.AddressSpace, space.Name, $"address_space_init \"{space.Name}\" rooted at '{space.Root.Name}'");
+        space.RegisterListener(new TimelineListener(this, space.Name));
+    }
+
+    /// <summary>Follows the slot ioctls of a KVM accelerator and the slot table they leave.</summary>
+    /// <param name="kvm">The accelerator.</param>
+    public void Follow(KvmAccelerator kvm)
+    {
+        ArgumentNullException.ThrowIfNull(kvm);
+        kvm.SlotIoctl += e =>
+        {
+            Record(ChainStructure.KvmUserspaceMemoryRegion, "KVM", e.ToString());
+            string action = e.Size == 0 ? "freed" : $"= [0x{e.Gpa:x}, 0x{e.Gpa + e.Size:x}) flags 0x{e.Flags:x}";
+            Record(ChainStructure.KVMSlot, "KVM", $"KVMSlot #{e.Slot} {action}");
+        };
+    }
+
+    /// <summary>Follows a vCPU's exits.</summary>
+    /// <param name="vcpu">The vCPU.</param>
+    public void Follow(Vcpu vcpu)
+    {
+        ArgumentNullException.ThrowIfNull(vcpu);
+        vcpu.Exited += exit => Record(ChainStructure.VcpuExit, $"vcpu{vcpu.Index}", exit.ToString());
+    }
+}
