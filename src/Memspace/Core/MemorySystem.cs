@@ -91,6 +91,15 @@ public sealed class MemorySystem : IDisposable
     public event Action<long>? TopologyCommitted;
 
     /// <summary>
+    /// Raised when a region is mapped, unmapped, moved, enabled or disabled, with QEMU's name for the
+    /// call. Handlers run under the topology lock, before the change is committed, and must not change
+    /// the topology.
+    /// </summary>
+    public event Action<MemoryRegion, string>? RegionChanged;
+
+    internal void NotifyRegionChanged(MemoryRegion region, string what) => RegionChanged?.Invoke(region, what);
+
+    /// <summary>
     /// Whether an accelerator signals eventfd-backed ioeventfds itself (KVM does, in the kernel). A
     /// write that reaches Memspace and matches an ioeventfd the accelerator does not handle signals
     /// it instead of calling the device, as QEMU does under TCG.

@@ -42,6 +42,12 @@ public sealed class KvmSlot
     /// <summary>The id KVM sees: slot id with the address-space id in bits 16 and up.</summary>
     public uint KernelSlot => (uint)(Slot | (AsId << 16));
 
+    /// <summary>Whether the slot is read-only (<c>KVM_MEM_READONLY</c>): guest writes exit as MMIO.</summary>
+    public bool ReadOnly => (Flags & Interop.KvmAbi.MemReadonly) != 0;
+
+    /// <summary>Whether KVM logs dirty pages of the slot (<c>KVM_MEM_LOG_DIRTY_PAGES</c>).</summary>
+    public bool LogsDirtyPages => (Flags & Interop.KvmAbi.MemLogDirtyPages) != 0;
+
     /// <inheritdoc/>
     public override string ToString() => $"Slot#{KernelSlot} gpa=0x{StartAddr:x} size=0x{MemorySize:x} flags=0x{Flags:x}";
 }

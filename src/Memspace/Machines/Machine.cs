@@ -110,6 +110,20 @@ public abstract class Machine : IDisposable
             throw new KvmUnavailableException(KvmUnavailableReason ?? "this machine was built without a real KVM VM");
         }
         Vcpu vcpu = vm.CreateVcpu(index, Memory, Io);
+        try
+        {
+            // The architectural reset state (KVM starts vCPUs there; set it anyway, for a second boot).
+            Interop.KvmSregs sregs = vcpu.GetSregs();
+            sregs.Cs.Selector = 0xf000;
+            sregs.Cs.Base = 0xffff_0000;
+            vcpu.SetSregs(sregs);
+            vcpu.SetRegs(new Interop.KvmRegs { Rip = 0xfff0, Rflags = 2 });
+        }
+        catch
+        {
+            vcpu.Dispose();
+            throw;
+        }
         Timeline?.Follow(vcpu);
         return vcpu;
     }

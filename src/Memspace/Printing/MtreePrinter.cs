@@ -65,6 +65,10 @@ public static class MtreePrinter
         }
     }
 
+    /// <summary>The type QEMU prints for a region ("ram", "rom", "romd", "ramd", "i/o", ...).</summary>
+    /// <param name="region">The region.</param>
+    public static string TypeName(MemoryRegion region) => MtreeFormat.TypeName(region);
+
     /// <summary>Returns <see cref="Print"/>'s output as a string.</summary>
     /// <param name="system">The memory system.</param>
     /// <param name="owner">Print owners (<c>-o</c>).</param>

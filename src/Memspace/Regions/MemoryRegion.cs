@@ -346,6 +346,7 @@ public sealed partial class MemoryRegion
                 System.RestorePending(pending);
             }, $"cannot add '{subregion.Name}' to '{Name}'");
         }
+        System.NotifyRegionChanged(subregion, $"memory_region_add_subregion{(priority != 0 ? "_overlap" : "")} '{subregion.Name}' into '{Name}' at 0x{offset:x}{(priority != 0 ? $" prio {priority}" : "")}{(subregion._enabled ? "" : " (disabled)")}");
     }
 
     /// <summary>Unmaps <paramref name="subregion"/> from this container (<c>memory_region_del_subregion</c>).</summary>
@@ -361,6 +362,7 @@ public sealed partial class MemoryRegion
                 : $"cannot remove '{subregion.Name}' from '{Name}': it is a subregion of '{subregion.Container.Name}'");
         }
         DetachSubregion(subregion);
+        System.NotifyRegionChanged(subregion, $"memory_region_del_subregion '{subregion.Name}' from '{Name}'");
     }
 
     /// <summary>
@@ -383,6 +385,7 @@ public sealed partial class MemoryRegion
             Move(old);
             System.RestorePending(pending);
         }, $"cannot move '{Name}' to 0x{address:x}");
+        System.NotifyRegionChanged(this, $"memory_region_set_address '{Name}' 0x{old:x} -> 0x{address:x}");
 
         void Move(ulong to)
         {
@@ -415,6 +418,7 @@ public sealed partial class MemoryRegion
                 System.RestorePending(pending);
             }, $"cannot enable '{Name}'");
         }
+        System.NotifyRegionChanged(this, $"memory_region_set_enabled '{Name}' {(enabled ? "on" : "off")}");
     }
 
     /// <summary>Changes the size (<c>memory_region_set_size</c>); <see cref="ulong.MaxValue"/> means 2^64.</summary>

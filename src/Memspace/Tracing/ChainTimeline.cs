@@ -60,13 +60,12 @@ public sealed class ChainTimeline
         }
         system.TopologyCommitted += commit =>
         {
-            foreach (AddressSpace space in system.AddressSpaces)
-            {
-                var view = space.CurrentMap;
-                Record(ChainStructure.FlatView, space.Name,
-                    $"commit #{commit}: AS \"{space.Name}\" uses FlatView gen {view.Generation} of root '{view.Root?.Name ?? "(none)"}' with {view.Count} FlatRanges");
-            }
+            // One line per commit: which view each address space now uses (shared views listed once).
+            var views = system.AddressSpaces.GroupBy(s => s.CurrentMap)
+                .Select(g => $"{string.Join(",", g.Select(s => s.Name))} -> gen {g.Key.Generation} '{g.Key.Root?.Name ?? "(none)"}' {g.Key.Count} FlatRanges");
+            Record(ChainStructure.FlatView, "commit", $"commit #{commit} rendered: {string.Join("; ", views)}");
         };
+        system.RegionChanged += (_, what) => Record(ChainStructure.MemoryRegion, "MemoryRegion", what);
         system.RamList.BlockAdded += b => Record(ChainStructure.RAMBlock, "RAMList",
             $"ram_block_add '{b.IdStr}' at ram_addr 0x{b.Offset:x}, used 0x{b.UsedLength:x} of 0x{b.MaxLength:x}, host 0x{b.Host:x}");
         system.RamList.BlockRemoved += b => Record(ChainStructure.RAMList, "RAMList", $"'{b.IdStr}' left the list");
@@ -99,6 +98,16 @@ public sealed class ChainTimeline
     public void Follow(Vcpu vcpu)
     {
         ArgumentNullException.ThrowIfNull(vcpu);
-        vcpu.Exited += exit => Record(ChainStructure.VcpuExit, $"vcpu{vcpu.Index}", exit.ToString());
+        vcpu.Exited += exit =>
+        {
+            AddressSpace? space = exit.Kind switch
+            {
+                VcpuExitKind.Io => vcpu.Io,
+                VcpuExitKind.Mmio => vcpu.Memory,
+                _ => null,
+            };
+            string target = space?.CurrentMap.Lookup(exit.Address) is { } range ? $" [AS \"{space.Name}\" -> '{range.Region.Name}']" : space is null ? "" : $" [AS \"{space.Name}\": unassigned]";
+            Record(ChainStructure.VcpuExit, $"vcpu{vcpu.Index}", exit + target);
+        };
     }
 }

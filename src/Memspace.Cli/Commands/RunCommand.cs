@@ -1,0 +1,169 @@
+using System.CommandLine;
+using System.Text;
+using Memspace.Cli.Guest;
+using Memspace.Kvm;
+using Memspace.Machines;
+using Memspace.Printing;
+using Memspace.Tracing;
+
+namespace Memspace.Cli.Commands;
+
+/// <summary>
+/// <c>memspace run</c>, the main job: creates the VM, registers the KVM listeners, builds the board,
+/// boots the built-in guest (RAM, ROM, port I/O, MMIO and a PAM change of its own), then shows the
+/// chain: region tree, flat views, RAMBlocks, KVM slots, and the timeline of everything that happened,
+/// each step tagged with its structure. Without <c>/dev/kvm</c> it does everything but the guest and
+/// says why.
+/// </summary>
+internal static class RunCommand
+{
+    public static Command Create()
+    {
+        var firmware = new Option<FileInfo?>("--firmware") { Description = "Boot this BIOS image instead of the built-in guest (a multiple of 64 KiB, e.g. SeaBIOS's bios-256k.bin)." };
+        var timeout = new Option<double>("--timeout") { Description = "Seconds to let the guest run before stopping it.", DefaultValueFactory = _ => 60 };
+        var quiet = new Option<bool>("--no-timeline") { Description = "Leave out the timeline." };
+        var command = new Command("run", "Build a machine on KVM (default q35 with 512 MiB), boot the built-in guest and show the whole chain from regions to KVM slots and exits.")
+        {
+            firmware, timeout, quiet,
+        };
+        var source = new GraphSource();
+        source.AddMachineOptionsTo(command);
+        command.SetAction(parse =>
+        {
+            TextWriter o = parse.InvocationConfiguration.Output;
+            TextWriter error = parse.InvocationConfiguration.Error;
+            string name = source.MachineName(parse) ?? "q35";
+            byte[] image;
+            if (parse.GetValue(firmware) is { } file)
+            {
+                try
+                {
+                    image = File.ReadAllBytes(file.FullName);
+                }
+                catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+                {
+                    error.WriteLine($"memspace: cannot read firmware '{file}': {e.Message}");
+                    return 2;
+                }
+            }
+            else
+            {
+                image = DemoFirmware.Build(name == "microvm" ? 64 * 1024 : 256 * 1024);
+            }
+            var timeline = new ChainTimeline();
+            using Machine? machine = source.LoadMachine(parse, MachineAccelerator.KvmIfAvailable, timeline, image, defaultMachine: "q35");
+            if (machine is null)
+            {
+                return 2;
+            }
+            o.WriteLine($"== {machine.Name} ({machine.Description}), {RamSize.Format(machine.Options.RamSize)} RAM, " +
+                        (machine.Kvm!.RealVm is null ? "on a SIMULATED KVM VM" : "on KVM (/dev/kvm)"));
+            int status = RunGuest(machine, o, TimeSpan.FromSeconds(parse.GetValue(timeout)));
+            Section(o, "Region tree (info mtree)");
+            MtreePrinter.Print(machine.System, o);
+            Section(o, "Flat views (info mtree -f)");
+            FlatViewPrinter.Print(machine.System, o, false);
+            Section(o, "RAMList (info ramblock)");
+            RamBlockPrinter.Print(machine.System.RamList, o);
+            Section(o, "KVM slots (KVMSlot / kvm_userspace_memory_region)");
+            SlotsCommand.PrintTable(o, machine.Kvm);
+            if (!parse.GetValue(quiet))
+            {
+                Section(o, "Timeline");
+                PrintTimeline(o, timeline.Events);
+            }
+            return status;
+        });
+        return command;
+    }
+
+    private static int RunGuest(Machine machine, TextWriter o, TimeSpan timeout)
+    {
+        if (machine.Kvm!.RealVm is null)
+        {
+            o.WriteLine($"guest: not run: {machine.KvmUnavailableReason ?? "no KVM VM"}.");
+            o.WriteLine("       Everything else below is real: the board, the RAM blocks in host memory, and the slot ioctls a simulated VM checked and recorded.");
+            return 0;
+        }
+        var x86 = (X86Machine)machine;
+        var line = new StringBuilder();
+        if (x86.Serial is { } serial)
+        {
+            serial.Transmitted += b =>
+            {
+                lock (line)
+                {
+                    if (b == '\n')
+                    {
+                        o.WriteLine("guest| " + line.ToString().TrimEnd('\r'));
+                        line.Clear();
+                    }
+                    else
+                    {
+                        line.Append((char)b);
+                    }
+                }
+            };
+        }
+        using Vcpu vcpu = machine.CreateVcpu();
+        vcpu.Start();
+        VcpuStop? stop = vcpu.Join(timeout);
+        if (stop is null)
+        {
+            vcpu.Stop();
+            stop = vcpu.Join(TimeSpan.FromSeconds(10));
+            o.WriteLine($"guest: stopped after {timeout.TotalSeconds:0} s without halting");
+            return 1;
+        }
+        lock (line)
+        {
+            if (line.Length > 0)
+            {
+                o.WriteLine("guest| " + line);
+            }
+        }
+        o.WriteLine($"guest: {stop.Reason}: {stop.Detail}");
+        return stop.Reason == VcpuStopReason.Halted ? 0 : 1;
+    }
+
+    private static void Section(TextWriter o, string title)
+    {
+        o.WriteLine();
+        o.WriteLine($"== {title}");
+    }
+
+    /// <summary>Prints the timeline, folding a run of serial port writes into one line with the text written.</summary>
+    internal static void PrintTimeline(TextWriter o, IReadOnlyList<ChainEvent> events)
+    {
+        for (int i = 0; i < events.Count; i++)
+        {
+            ChainEvent e = events[i];
+            if (IsSerialWrite(e))
+            {
+                var text = new StringBuilder();
+                int j = i;
+                while (j < events.Count && IsSerialWrite(events[j]))
+                {
+                    text.Append(SerialByte(events[j]));
+                    j++;
+                }
+                o.WriteLine(e with { Text = $"KVM_EXIT_IO out port 0x3f8 x{j - i} [AS \"I/O\" -> 'serial']: \"{Escape(text.ToString())}\"" });
+                i = j - 1;
+                continue;
+            }
+            o.WriteLine(e);
+        }
+    }
+
+    private static bool IsSerialWrite(ChainEvent e)
+        => e.Structure == ChainStructure.VcpuExit && e.Text.StartsWith("KVM_EXIT_IO out port 0x3f8 size 1 ", StringComparison.Ordinal);
+
+    private static char SerialByte(ChainEvent e)
+    {
+        int at = e.Text.IndexOf(" data 0x", StringComparison.Ordinal) + 8;
+        int end = e.Text.IndexOf(' ', at);
+        return (char)Convert.ToByte(e.Text[at..end], 16);
+    }
+
+    private static string Escape(string s) => s.Replace("\r", "\\r", StringComparison.Ordinal).Replace("\n", "\\n", StringComparison.Ordinal);
+}

@@ -1,0 +1,70 @@
+using System.CommandLine;
+using Memspace.Kvm;
+using Memspace.Machines;
+
+namespace Memspace.Cli.Commands;
+
+/// <summary>
+/// <c>memspace slots --machine NAME -m SIZE</c>: builds the machine on KVM and prints every
+/// <c>KVM_SET_USER_MEMORY_REGION</c> in QEMU 7.2's <c>-trace kvm_set_user_memory</c> format; without
+/// <c>/dev/kvm</c> it says so on standard error and prints what it would set.
+/// </summary>
+internal static class SlotsCommand
+{
+    public static Command Create()
+    {
+        var table = new Option<bool>("--table") { Description = "Print the final slot table instead of the ioctl trace." };
+        var simulate = new Option<bool>("--simulate") { Description = "Do not use /dev/kvm even if it is there." };
+        var command = new Command("slots", "Build a machine on KVM and print every slot ioctl in QEMU 7.2's kvm_set_user_memory trace format.")
+        {
+            table, simulate,
+        };
+        var source = new GraphSource();
+        source.AddMachineOptionsTo(command);
+        command.SetAction(parse =>
+        {
+            MachineAccelerator accel = parse.GetValue(simulate) ? MachineAccelerator.Simulated : MachineAccelerator.KvmIfAvailable;
+            using Machine? machine = source.LoadMachine(parse, accel);
+            if (machine is null)
+            {
+                return 2;
+            }
+            TextWriter output = parse.InvocationConfiguration.Output;
+            KvmAccelerator kvm = machine.Kvm!;
+            if (kvm.RealVm is null)
+            {
+                parse.InvocationConfiguration.Error.WriteLine(
+                    $"memspace: {(machine.KvmUnavailableReason is { } why ? "no KVM here: " + why : "--simulate")}; printing what Memspace would set on a simulated VM");
+            }
+            if (parse.GetValue(table))
+            {
+                PrintTable(output, kvm);
+            }
+            else
+            {
+                foreach (KvmSlotEvent e in kvm.Trace)
+                {
+                    output.WriteLine(e);
+                }
+            }
+            return 0;
+        });
+        return command;
+    }
+
+    /// <summary>The final slot table of both KVM address spaces.</summary>
+    public static void PrintTable(TextWriter output, KvmAccelerator kvm)
+    {
+        output.WriteLine("  slot  as  guest physical range                       size         flags         userspace_addr      memory region");
+        foreach (KvmMemoryListener listener in new[] { kvm.MemoryListener, kvm.SmramListener }.OfType<KvmMemoryListener>())
+        {
+            AddressSpace space = listener.AddressSpace!;
+            foreach (KvmSlot slot in listener.Slots.OrderBy(s => s.StartAddr))
+            {
+                string region = space.CurrentMap.Lookup(slot.StartAddr) is { } r ? $"'{r.Region.Name}' +0x{r.OffsetInRegion + (slot.StartAddr - (ulong)r.Start):x}" : "?";
+                string flags = slot.ReadOnly ? "READONLY" : slot.LogsDirtyPages ? "LOG_DIRTY" : "-";
+                output.WriteLine($"{slot.KernelSlot,6}  {slot.AsId,2}  [0x{slot.StartAddr:x12}, 0x{slot.StartAddr + slot.MemorySize:x12})  0x{slot.MemorySize,-10:x}  {flags,-12}  0x{slot.Ram:x16}  {region}");
+            }
+        }
+    }
+}
