@@ -165,22 +165,14 @@ public static class DemoFirmware
         a.je(romReport);
         a.mov(esi, romWritable);
         a.Label(ref romReport);
-        a.call(print);
-        a.call(printHex);
-        a.call(crlf);
+        Report(a, null, print, printHex, crlf);
 
         // MMIO: the demo device.
         a.mov(eax, __dword_ptr[demo]);
-        a.mov(esi, idMsg);
-        a.call(print);
-        a.call(printHex);
-        a.call(crlf);
+        Report(a, idMsg, print, printHex, crlf);
         a.mov(__dword_ptr[demo + 4], 0xcafef00d);
         a.mov(eax, __dword_ptr[demo + 4]);
-        a.mov(esi, scratchMsg);
-        a.call(print);
-        a.call(printHex);
-        a.call(crlf);
+        Report(a, scratchMsg, print, printHex, crlf);
 
         // Port I/O: the host bridge's vendor and device id through 0xcf8/0xcfc.
         a.mov(dx, 0xcf8);
@@ -189,10 +181,7 @@ public static class DemoFirmware
         a.mov(dx, 0xcfc);
         a.@in(eax, dx);
         a.mov(edi, eax);
-        a.mov(esi, pciMsg);
-        a.call(print);
-        a.call(printHex);
-        a.call(crlf);
+        Report(a, pciMsg, print, printHex, crlf);
 
         // Topology change: shadow the BIOS through the PAM register of 0xf0000 (i440FX 0x59, MCH 0x90).
         a.cmp(edi, 0x12378086);
@@ -220,9 +209,7 @@ public static class DemoFirmware
         a.je(pamReport);
         a.mov(esi, pamWritable);
         a.Label(ref pamReport);
-        a.call(print);
-        a.call(printHex);
-        a.call(crlf);
+        Report(a, null, print, printHex, crlf);
         a.jmp(finish);
         a.Label(ref noPam);
         a.mov(esi, noPamMsg);
@@ -303,6 +290,18 @@ public static class DemoFirmware
         a.ret();
 
         return Assemble(a, SegmentBase + Code32Offset);
+    }
+
+    /// <summary>Prints the string at <paramref name="text"/> (or the one already in esi), eax in hex, and a line end.</summary>
+    private static void Report(Assembler a, uint? text, Label print, Label printHex, Label crlf)
+    {
+        if (text is { } address)
+        {
+            a.mov(esi, address);
+        }
+        a.call(print);
+        a.call(printHex);
+        a.call(crlf);
     }
 
     private static byte[] Assemble(Assembler a, ulong ip)

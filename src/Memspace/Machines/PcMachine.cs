@@ -43,18 +43,5 @@ public sealed class PcMachine : X86Machine
     }
 
     /// <inheritdoc/>
-    protected override void InitBoard()
-    {
-        CreateRamBackend();
-        CreateCpuAddressSpaces();
-        PciMemory = MemoryRegion.CreateContainer(System, "pci", ulong.MaxValue);
-        MapRam();
-        InitBios(PciMemory, ramFirmware: false);
-        InitOptionRom(PciMemory);
-        HostBridge = new I440fxHostBridge(this);
-        AddMemspaceDevices();
-    }
-
-    /// <inheritdoc/>
-    public override void Reset() => HostBridge?.Reset();
+    protected override void InitBoard() => InitPcBoard(() => new I440fxHostBridge(this));
 }

@@ -36,18 +36,5 @@ public sealed class Q35Machine : X86Machine
     }
 
     /// <inheritdoc/>
-    protected override void InitBoard()
-    {
-        CreateRamBackend();
-        CreateCpuAddressSpaces();
-        PciMemory = MemoryRegion.CreateContainer(System, "pci", ulong.MaxValue);
-        MapRam();
-        InitBios(PciMemory, ramFirmware: false);
-        InitOptionRom(PciMemory);
-        HostBridge = new MchHostBridge(this);
-        AddMemspaceDevices();
-    }
-
-    /// <inheritdoc/>
-    public override void Reset() => HostBridge?.Reset();
+    protected override void InitBoard() => InitPcBoard(() => new MchHostBridge(this));
 }

@@ -147,6 +147,28 @@ public abstract class X86Machine : Machine
         romMemory.AddSubregion(0xc0000, OptionRom, 1);
     }
 
+    /// <summary>
+    /// The memory part of <c>pc_init1</c> and <c>pc_q35_init</c>: RAM backend, the vCPU's address space,
+    /// "pci", <c>pc_memory_init</c> (RAM split, firmware, pc.rom), then the host bridge, then
+    /// Memspace's devices.
+    /// </summary>
+    /// <param name="createHostBridge">Creates and maps the machine's host bridge.</param>
+    protected void InitPcBoard(Func<PciHostBridge> createHostBridge)
+    {
+        ArgumentNullException.ThrowIfNull(createHostBridge);
+        CreateRamBackend();
+        CreateCpuAddressSpaces();
+        PciMemory = MemoryRegion.CreateContainer(System, "pci", ulong.MaxValue);
+        MapRam();
+        InitBios(PciMemory, ramFirmware: false);
+        InitOptionRom(PciMemory);
+        HostBridge = createHostBridge();
+        AddMemspaceDevices();
+    }
+
+    /// <summary>System reset: the host bridge's reset handler, if it has one.</summary>
+    public override void Reset() => HostBridge?.Reset();
+
     /// <summary>Memspace's devices: the UART at 0x3f8 and the demo device.</summary>
     protected void AddMemspaceDevices()
     {

@@ -23,28 +23,42 @@ public class DemoFirmwareTests
         string dir = Directory.CreateTempSubdirectory("memspace-fw").FullName;
         try
         {
-            string image = Path.Combine(dir, "demo.bin"), serial = Path.Combine(dir, "serial.txt");
+            string image = Path.Combine(dir, "demo.bin");
             File.WriteAllBytes(image, DemoFirmware.Build(machine == "microvm" ? 64 * 1024 : 256 * 1024));
             var psi = new ProcessStartInfo(qemu) { RedirectStandardError = true, RedirectStandardOutput = true, UseShellExecute = false };
-            foreach (string a in new[] { "-M", machine, "-m", "512M", "-nodefaults", "-display", "none", "-accel", "tcg", "-bios", image, "-serial", "file:" + serial })
+            foreach (string a in new[] { "-M", machine, "-m", "512M", "-nodefaults", "-display", "none", "-accel", "tcg", "-bios", image, "-serial", "stdio", "-monitor", "none" })
             {
                 psi.ArgumentList.Add(a);
             }
-            using Process p = Process.Start(psi)!;
-            string output = "";
-            var clock = Stopwatch.StartNew();
+            var serial = new System.Text.StringBuilder();
+            using var done = new ManualResetEventSlim(false);
+            using Process p = new() { StartInfo = psi };
+            p.OutputDataReceived += (_, e) =>
+            {
+                lock (serial)
+                {
+                    serial.AppendLine(e.Data);
+                }
+                if (e.Data is null || e.Data.Contains(DemoFirmware.DoneLine, StringComparison.Ordinal))
+                {
+                    done.Set(); // the guest finished, or QEMU exited
+                }
+            };
+            p.Start();
+            p.BeginOutputReadLine();
             try
             {
-                while (clock.Elapsed < TimeSpan.FromSeconds(60) && !output.Contains(DemoFirmware.DoneLine, StringComparison.Ordinal) && !p.HasExited)
-                {
-                    Thread.Sleep(100);
-                    output = File.Exists(serial) ? File.ReadAllText(serial) : "";
-                }
+                done.Wait(TimeSpan.FromSeconds(60), TestContext.Current.CancellationToken);
             }
             finally
             {
                 p.Kill(entireProcessTree: true);
                 p.WaitForExit();
+            }
+            string output;
+            lock (serial)
+            {
+                output = serial.ToString();
             }
             Assert.Contains(DemoFirmware.DoneLine, output, StringComparison.Ordinal);
             Assert.Contains("RAM ok", output, StringComparison.Ordinal);

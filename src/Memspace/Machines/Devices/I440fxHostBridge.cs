@@ -82,26 +82,11 @@ public sealed class I440fxHostBridge : PciHostBridge
     {
         using (Machine.System.Transaction())
         {
-            for (int i = 0; i < Pam.Count; i++)
-            {
-                int reg = PamRegister + ((i + 1) / 2);
-                if (_pams[i].Update(i, ConfigBytes[reg]))
-                {
-                    Trace($"PAM register 0x{reg:x} = 0x{ConfigBytes[reg]:x2}: [0x{_pams[i].Start:x}, 0x{_pams[i].Start + _pams[i].Size:x}) -> {Pam.Describe(_pams[i].Current)}");
-                }
-            }
+            Pam.UpdateAll(_pams, ConfigBytes, PamRegister, Machine.System, Trace);
             byte smram = ConfigBytes[SmramRegister];
             SetEnabled(SmramRegion, (smram & SmramDOpen) == 0, $"SMRAM 0x{smram:x2}");
             SetEnabled(Smram, (smram & SmramGSmrame) != 0, $"SMRAM 0x{smram:x2}");
         }
     }
 
-    private void SetEnabled(MemoryRegion mr, bool enabled, string why)
-    {
-        if (mr.Enabled != enabled)
-        {
-            mr.SetEnabled(enabled);
-            Trace($"{why}: '{mr.Name}' {(enabled ? "enabled" : "disabled")}");
-        }
-    }
 }

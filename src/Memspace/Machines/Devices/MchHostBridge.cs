@@ -187,20 +187,7 @@ public sealed class MchHostBridge : PciHostBridge
         }
     }
 
-    private void UpdatePam()
-    {
-        using (Machine.System.Transaction())
-        {
-            for (int i = 0; i < Pam.Count; i++)
-            {
-                int reg = PamRegister + ((i + 1) / 2);
-                if (_pams[i].Update(i, ConfigBytes[reg]))
-                {
-                    Trace($"PAM register 0x{reg:x} = 0x{ConfigBytes[reg]:x2}: [0x{_pams[i].Start:x}, 0x{_pams[i].Start + _pams[i].Size:x}) -> {Pam.Describe(_pams[i].Current)}");
-                }
-            }
-        }
-    }
+    private void UpdatePam() => Pam.UpdateAll(_pams, ConfigBytes, PamRegister, Machine.System, Trace);
 
     private void UpdatePciexbar()
     {
@@ -344,14 +331,6 @@ public sealed class MchHostBridge : PciHostBridge
         }
     }
 
-    private void SetEnabled(MemoryRegion mr, bool enabled, string why)
-    {
-        if (mr.Enabled != enabled)
-        {
-            mr.SetEnabled(enabled);
-            Trace($"{why}: '{mr.Name}' {(enabled ? "enabled" : "disabled")}");
-        }
-    }
 
     private ulong EcamRead(ulong address, int size)
     {

@@ -69,6 +69,33 @@ public sealed class Pam
         return changed;
     }
 
+    /// <summary>
+    /// Applies the seven PAM registers from <paramref name="firstRegister"/> to all segments (one
+    /// transaction), reporting each segment whose attribute changed.
+    /// </summary>
+    /// <param name="pams">The 13 segments.</param>
+    /// <param name="config">The host bridge's configuration space.</param>
+    /// <param name="firstRegister">Offset of the first PAM register.</param>
+    /// <param name="system">The memory system.</param>
+    /// <param name="changed">Receives a description of each change.</param>
+    public static void UpdateAll(IReadOnlyList<Pam> pams, ReadOnlySpan<byte> config, int firstRegister, MemorySystem system, Action<string> changed)
+    {
+        ArgumentNullException.ThrowIfNull(pams);
+        ArgumentNullException.ThrowIfNull(system);
+        ArgumentNullException.ThrowIfNull(changed);
+        using (system.Transaction())
+        {
+            for (int i = 0; i < pams.Count; i++)
+            {
+                int reg = firstRegister + ((i + 1) / 2);
+                if (pams[i].Update(i, config[reg]))
+                {
+                    changed($"PAM register 0x{reg:x} = 0x{config[reg]:x2}: [0x{pams[i].Start:x}, 0x{pams[i].Start + pams[i].Size:x}) -> {Describe(pams[i].Current)}");
+                }
+            }
+        }
+    }
+
     /// <summary>Human name of an attribute value.</summary>
     /// <param name="attribute">0-3.</param>
     public static string Describe(int attribute) => attribute switch

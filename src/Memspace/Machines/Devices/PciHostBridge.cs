@@ -139,6 +139,20 @@ public abstract class PciHostBridge
     /// <param name="text">What changed.</param>
     protected void Trace(string text) => Machine.Trace(Tracing.ChainStructure.Device, DeviceTypeName, text);
 
+    /// <summary>Enables or disables a region if its state differs, and records why.</summary>
+    /// <param name="mr">The region.</param>
+    /// <param name="enabled">The wanted state.</param>
+    /// <param name="why">The register values that ask for it.</param>
+    protected void SetEnabled(MemoryRegion mr, bool enabled, string why)
+    {
+        ArgumentNullException.ThrowIfNull(mr);
+        if (mr.Enabled != enabled)
+        {
+            mr.SetEnabled(enabled);
+            Trace($"{why}: '{mr.Name}' {(enabled ? "enabled" : "disabled")}");
+        }
+    }
+
     private void InitConfig()
     {
         BinaryPrimitives.WriteUInt16LittleEndian(_config, VendorId);
