@@ -1,30 +1,31 @@
 using System.Runtime.InteropServices;
 using BenchmarkDotNet.Attributes;
+using BenchmarkDotNet.Configs;
 using Memspace.Kvm;
 using Memspace.Regions;
 
 namespace Memspace.Benchmarks;
 
 /// <summary>
-/// The cost of serving a KVM exit through the address spaces. The guest is a two-instruction real-mode
-/// loop ("out dx, al; jmp" to port 0x80, or "mov [bx], al; jmp" into an MMIO region); each
-/// operation is one KVM_RUN plus serving its exit. The baseline is a bare KVM_RUN ioctl on the same
-/// vCPU and guest, issued directly, with the exit left unserved: the difference is Memspace's
-/// dispatch. (bench/kvm-baseline has the same loop in C for a floor outside .NET.) Without
-/// <c>/dev/kvm</c> the setup fails with the reason.
+/// The cost of serving a KVM exit through the address spaces. Two vCPUs of one VM run two-instruction
+/// real-mode loops: "out dx, al; jmp" to port 0x80, and "mov [bx], al; jmp" with bx in an MMIO region.
+/// <see cref="PioExit"/> and <see cref="MmioExit"/> are one KVM_RUN plus serving its exit through the
+/// address space to the device callback. Their baselines, in the same run, are a bare KVM_RUN ioctl
+/// on the same vCPU with the exit left unserved: the ratio is Memspace's exit path against the floor
+/// any VMM has. (bench/kvm-baseline has the same loop in C.) Without <c>/dev/kvm</c> the setup fails
+/// and says why.
 /// </summary>
+[GroupBenchmarksBy(BenchmarkLogicalGroupRule.ByCategory)]
+[CategoriesColumn]
 public unsafe class KvmExitBenchmarks
 {
     private const ulong KvmRun = 0xae80;
 
     private MemorySystem _system = null!;
     private KvmAccelerator _kvm = null!;
-    private Vcpu _vcpu = null!;
+    private Vcpu _pio = null!;
+    private Vcpu _mmio = null!;
     private ulong _sink;
-
-    /// <summary>Which exit the guest produces.</summary>
-    [Params("pio", "mmio")]
-    public string Exit { get; set; } = "pio";
 
     [GlobalSetup]
     public void Setup()
@@ -50,37 +51,54 @@ public unsafe class KvmExitBenchmarks
             root.AddSubregion(0x10000, MemoryRegion.CreateIo(_system, "mmio-dev", 0x1000, deviceOps));
             io.AddSubregion(0x80, MemoryRegion.CreateIo(_system, "port80", 1, deviceOps));
         }
-        // pio:  mov dx, 0x80; l: out dx, al; jmp l
-        // mmio: mov ax, 0x1000; mov ds, ax; mov bx, 0; l: mov [bx], al; jmp l
-        byte[] code = Exit == "pio"
-            ? [0xba, 0x80, 0x00, 0xee, 0xeb, 0xfd]
-            : [0xb8, 0x00, 0x10, 0x8e, 0xd8, 0xbb, 0x00, 0x00, 0x88, 0x07, 0xeb, 0xfc];
-        memory.WriteRom(0x1000, code, MemTxAttrs.UnspecifiedAttrs);
-        _vcpu = _kvm.RealVm!.CreateVcpu(0, memory, ioSpace);
-        _vcpu.SetRealMode(0, 0x1000);
-        VcpuExit first = _vcpu.RunOnce();
-        VcpuExitKind expected = Exit == "pio" ? VcpuExitKind.Io : VcpuExitKind.Mmio;
-        if (first.Kind != expected)
-        {
-            throw new InvalidOperationException($"guest produced {first.Kind} ({first.Detail}), expected {expected}");
-        }
+        // 0x1000: mov dx, 0x80; l: out dx, al; jmp l
+        memory.WriteRom(0x1000, [0xba, 0x80, 0x00, 0xee, 0xeb, 0xfd], MemTxAttrs.UnspecifiedAttrs);
+        // 0x2000: mov ax, 0x1000; mov ds, ax; mov bx, 0; l: mov [bx], al; jmp l
+        memory.WriteRom(0x2000, [0xb8, 0x00, 0x10, 0x8e, 0xd8, 0xbb, 0x00, 0x00, 0x88, 0x07, 0xeb, 0xfc], MemTxAttrs.UnspecifiedAttrs);
+        _pio = Start(0, memory, ioSpace, 0x1000, VcpuExitKind.Io);
+        _mmio = Start(1, memory, ioSpace, 0x2000, VcpuExitKind.Mmio);
     }
 
     [GlobalCleanup]
     public void Cleanup()
     {
-        _vcpu?.Dispose();
+        _pio?.Dispose();
+        _mmio?.Dispose();
         _kvm?.Dispose();
         _system?.Dispose();
     }
 
-    /// <summary>KVM_RUN alone, exit left unserved (the guest repeats the same access).</summary>
+    /// <summary>KVM_RUN alone on the port I/O loop; the exit is left unserved.</summary>
     [Benchmark(Baseline = true)]
-    public int BareKvmRun() => Ioctl(_vcpu.Fd, KvmRun, 0);
+    [BenchmarkCategory("pio")]
+    public int BarePioRun() => Ioctl(_pio.Fd, KvmRun, 0);
 
-    /// <summary>KVM_RUN plus serving the exit through the address space to the device callback.</summary>
+    /// <summary>One port I/O exit, served through the I/O address space to the device callback.</summary>
     [Benchmark]
-    public VcpuExitKind RunOnceServed() => _vcpu.RunOnce().Kind;
+    [BenchmarkCategory("pio")]
+    public VcpuExitKind PioExit() => _pio.RunOnce().Kind;
+
+    /// <summary>KVM_RUN alone on the MMIO loop; the exit is left unserved.</summary>
+    [Benchmark(Baseline = true)]
+    [BenchmarkCategory("mmio")]
+    public int BareMmioRun() => Ioctl(_mmio.Fd, KvmRun, 0);
+
+    /// <summary>One MMIO exit, served through the memory address space to the device callback.</summary>
+    [Benchmark]
+    [BenchmarkCategory("mmio")]
+    public VcpuExitKind MmioExit() => _mmio.RunOnce().Kind;
+
+    private Vcpu Start(int index, AddressSpace memory, AddressSpace io, ushort ip, VcpuExitKind expected)
+    {
+        Vcpu vcpu = _kvm.RealVm!.CreateVcpu(index, memory, io);
+        vcpu.SetRealMode(0, ip);
+        VcpuExit first = vcpu.RunOnce();
+        if (first.Kind != expected)
+        {
+            throw new InvalidOperationException($"vCPU {index}'s guest produced {first.Kind} ({first.Detail}), expected {expected}");
+        }
+        return vcpu;
+    }
 
     [DllImport("libc", EntryPoint = "ioctl", SetLastError = true)]
     private static extern int Ioctl(int fd, ulong request, nint arg);
