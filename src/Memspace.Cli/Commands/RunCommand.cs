@@ -105,7 +105,17 @@ internal static class RunCommand
                 }
             };
         }
-        using Vcpu vcpu = machine.CreateVcpu();
+        Vcpu vcpu;
+        try
+        {
+            vcpu = machine.CreateVcpu();
+        }
+        catch (Exception e) when (e is KvmException or KvmUnavailableException or Interop.HostCallException)
+        {
+            o.WriteLine($"guest: could not create the vCPU: {e.Message}");
+            return 1;
+        }
+        using var owned = vcpu;
         vcpu.Start();
         VcpuStop? stop = vcpu.Join(timeout);
         if (stop is null)
