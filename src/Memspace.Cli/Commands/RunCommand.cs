@@ -17,6 +17,9 @@ namespace Memspace.Cli.Commands;
 /// </summary>
 internal static class RunCommand
 {
+    /// <summary>The machine <c>memspace run</c> builds without --machine.</summary>
+    private const string DefaultMachine = "q35";
+
     public static Command Create()
     {
         var firmware = new Option<FileInfo?>("--firmware") { Description = "Boot this BIOS image instead of the built-in guest (a multiple of 64 KiB, e.g. SeaBIOS's bios-256k.bin)." };
@@ -32,7 +35,7 @@ internal static class RunCommand
         {
             TextWriter o = parse.InvocationConfiguration.Output;
             TextWriter error = parse.InvocationConfiguration.Error;
-            string name = source.MachineName(parse) ?? "q35";
+            string name = source.MachineName(parse) ?? DefaultMachine;
             byte[] image;
             if (parse.GetValue(firmware) is { } file)
             {
@@ -51,7 +54,7 @@ internal static class RunCommand
                 image = DemoFirmware.Build(name == "microvm" ? 64 * 1024 : 256 * 1024);
             }
             var timeline = new ChainTimeline();
-            using Machine? machine = source.LoadMachine(parse, MachineAccelerator.KvmIfAvailable, timeline, image, defaultMachine: "q35");
+            using Machine? machine = source.LoadMachine(parse, MachineAccelerator.KvmIfAvailable, timeline, image, defaultMachine: DefaultMachine);
             if (machine is null)
             {
                 return 2;
