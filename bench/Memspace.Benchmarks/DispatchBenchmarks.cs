@@ -1,4 +1,5 @@
 using BenchmarkDotNet.Attributes;
+using Memspace.Core;
 using Memspace.Regions;
 
 namespace Memspace.Benchmarks;

@@ -1,8 +1,10 @@
 using System.Runtime.InteropServices;
 using BenchmarkDotNet.Attributes;
 using BenchmarkDotNet.Configs;
+using Memspace.Core;
 using Memspace.Kvm;
 using Memspace.Regions;
+using Memspace.Vcpus;
 
 namespace Memspace.Benchmarks;
 
@@ -17,7 +19,7 @@ namespace Memspace.Benchmarks;
 /// </summary>
 [GroupBenchmarksBy(BenchmarkLogicalGroupRule.ByCategory)]
 [CategoriesColumn]
-public unsafe class KvmExitBenchmarks
+public class KvmExitBenchmarks
 {
     private const ulong KvmRun = 0xae80;
 
@@ -71,7 +73,7 @@ public unsafe class KvmExitBenchmarks
     /// <summary>KVM_RUN alone on the port I/O loop; the exit is left unserved.</summary>
     [Benchmark(Baseline = true)]
     [BenchmarkCategory("pio")]
-    public int BarePioRun() => Ioctl(_pio.Fd, KvmRun, 0);
+    public int BarePioRun() => Ioctl(((KvmVcpu)_pio.Backend).Fd, KvmRun, 0);
 
     /// <summary>One port I/O exit, served through the I/O address space to the device callback.</summary>
     [Benchmark]
@@ -81,7 +83,7 @@ public unsafe class KvmExitBenchmarks
     /// <summary>KVM_RUN alone on the MMIO loop; the exit is left unserved.</summary>
     [Benchmark(Baseline = true)]
     [BenchmarkCategory("mmio")]
-    public int BareMmioRun() => Ioctl(_mmio.Fd, KvmRun, 0);
+    public int BareMmioRun() => Ioctl(((KvmVcpu)_mmio.Backend).Fd, KvmRun, 0);
 
     /// <summary>One MMIO exit, served through the memory address space to the device callback.</summary>
     [Benchmark]

@@ -120,7 +120,7 @@ internal sealed class GraphSource
                 Firmware = firmware,
             });
         }
-        catch (Exception e) when (e is ArgumentException or Kvm.KvmException or Kvm.KvmUnavailableException or Ram.RamBlockException or Interop.HostCallException)
+        catch (Exception e) when (e is ArgumentException or Core.MemspaceException)
         {
             error.WriteLine($"memspace: cannot build machine '{name}': {e.Message}");
             return null;

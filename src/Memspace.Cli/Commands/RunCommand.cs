@@ -1,10 +1,12 @@
 using System.CommandLine;
 using System.Text;
 using Memspace.Cli.Guest;
+using Memspace.Core;
 using Memspace.Kvm;
 using Memspace.Machines;
 using Memspace.Printing;
 using Memspace.Tracing;
+using Memspace.Vcpus;
 
 namespace Memspace.Cli.Commands;
 
@@ -69,7 +71,7 @@ internal static class RunCommand
             Section(o, "RAMList (info ramblock)");
             RamBlockPrinter.Print(machine.System.RamList, o);
             Section(o, "KVM slots (KVMSlot / kvm_userspace_memory_region)");
-            SlotsCommand.PrintTable(o, machine.Kvm);
+            KvmSlotTablePrinter.Print(machine.Kvm, o);
             if (!parse.GetValue(quiet))
             {
                 Section(o, "Timeline");
@@ -113,7 +115,7 @@ internal static class RunCommand
         {
             vcpu = machine.CreateVcpu();
         }
-        catch (Exception e) when (e is KvmException or KvmUnavailableException or Interop.HostCallException)
+        catch (MemspaceException e)
         {
             o.WriteLine($"guest: could not create the vCPU: {e.Message}");
             return 1;

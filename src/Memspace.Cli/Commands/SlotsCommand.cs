@@ -1,6 +1,7 @@
 using System.CommandLine;
 using Memspace.Kvm;
 using Memspace.Machines;
+using Memspace.Printing;
 
 namespace Memspace.Cli.Commands;
 
@@ -38,7 +39,7 @@ internal static class SlotsCommand
             }
             if (parse.GetValue(table))
             {
-                PrintTable(output, kvm);
+                KvmSlotTablePrinter.Print(kvm, output);
             }
             else
             {
@@ -50,21 +51,5 @@ internal static class SlotsCommand
             return 0;
         });
         return command;
-    }
-
-    /// <summary>The final slot table of both KVM address spaces.</summary>
-    public static void PrintTable(TextWriter output, KvmAccelerator kvm)
-    {
-        output.WriteLine("  slot  as  guest physical range                       size         flags         userspace_addr      memory region");
-        foreach (KvmMemoryListener listener in new[] { kvm.MemoryListener, kvm.SmramListener }.OfType<KvmMemoryListener>())
-        {
-            AddressSpace space = listener.AddressSpace!;
-            foreach (KvmSlot slot in listener.Slots.OrderBy(s => s.StartAddr))
-            {
-                string region = space.CurrentMap.Lookup(slot.StartAddr) is { } r ? $"'{r.Region.Name}' +0x{r.OffsetInRegion + (slot.StartAddr - (ulong)r.Start):x}" : "?";
-                string flags = slot.ReadOnly ? "READONLY" : slot.LogsDirtyPages ? "LOG_DIRTY" : "-";
-                output.WriteLine($"{slot.KernelSlot,6}  {slot.AsId,2}  [0x{slot.StartAddr:x12}, 0x{slot.StartAddr + slot.MemorySize:x12})  0x{slot.MemorySize,-10:x}  {flags,-12}  0x{slot.Ram:x16}  {region}");
-            }
-        }
     }
 }

@@ -1,4 +1,4 @@
-namespace Memspace;
+namespace Memspace.Core;
 
 /// <summary>
 /// Byte order of a device's registers (QEMU's <c>enum device_endian</c>).

@@ -1,4 +1,4 @@
-namespace Memspace;
+namespace Memspace.Core;
 
 /// <summary>
 /// A signal that a device can wait on (QEMU's <c>EventNotifier</c>), used for ioeventfds.

@@ -1,4 +1,4 @@
-namespace Memspace;
+namespace Memspace.Core;
 
 /// <summary>
 /// Attributes of a memory transaction (QEMU's <c>MemTxAttrs</c>).

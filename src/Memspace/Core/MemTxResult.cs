@@ -1,4 +1,4 @@
-namespace Memspace;
+namespace Memspace.Core;
 
 /// <summary>
 /// Outcome of a memory transaction, with QEMU's bit values (<c>MEMTX_*</c> in

@@ -1,6 +1,6 @@
 using System.Runtime.CompilerServices;
 
-namespace Memspace;
+namespace Memspace.Core;
 
 /// <summary>
 /// Read-copy-update for guest-memory readers (QEMU's <c>rcu_read_lock</c>, <c>synchronize_rcu</c>

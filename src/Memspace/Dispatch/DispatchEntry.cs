@@ -1,3 +1,4 @@
+using Memspace.Core;
 using Memspace.Ram;
 using Memspace.Regions;
 using Memspace.Rendering;

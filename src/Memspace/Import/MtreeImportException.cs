@@ -1,7 +1,9 @@
+using Memspace.Core;
+
 namespace Memspace.Import;
 
 /// <summary>A QEMU <c>info mtree</c> dump that cannot be imported: says which line and what was expected.</summary>
-public sealed class MtreeImportException : Exception
+public sealed class MtreeImportException : MemspaceException
 {
     /// <summary>Creates the exception.</summary>
     /// <param name="lineNumber">1-based line number, or 0 when the problem is not on one line.</param>

@@ -1,4 +1,5 @@
 using Memspace.Kvm;
+using Memspace.Listeners;
 using Memspace.Regions;
 using Memspace.Rendering;
 
@@ -27,7 +28,7 @@ public static class AddressExplainer
             Space = space,
             View = view,
             Range = range,
-            Section = range is null ? null : view.Find(address, 1),
+            Section = range is null ? null : MemoryRegionSection.Find(view, address, 1),
             Steps = steps,
         };
         if (range is { } r && r.Region.RamBlock is { } block)

@@ -41,18 +41,18 @@ internal static class KvmAbi
     public const uint IoeventfdFlagPio = 1 << 1;
     public const uint IoeventfdFlagDeassign = 1 << 2;
 
-    public const int ExitUnknown = 0;
-    public const int ExitException = 1;
-    public const int ExitIo = 2;
-    public const int ExitHypercall = 3;
-    public const int ExitDebug = 4;
-    public const int ExitHlt = 5;
-    public const int ExitMmio = 6;
-    public const int ExitShutdown = 8;
-    public const int ExitFailEntry = 9;
-    public const int ExitIntr = 10;
-    public const int ExitInternalError = 17;
-    public const int ExitSystemEvent = 24;
+    public const uint ExitUnknown = 0;
+    public const uint ExitException = 1;
+    public const uint ExitIo = 2;
+    public const uint ExitHypercall = 3;
+    public const uint ExitDebug = 4;
+    public const uint ExitHlt = 5;
+    public const uint ExitMmio = 6;
+    public const uint ExitShutdown = 8;
+    public const uint ExitFailEntry = 9;
+    public const uint ExitIntr = 10;
+    public const uint ExitInternalError = 17;
+    public const uint ExitSystemEvent = 24;
 
     public const int IoIn = 0;
     public const int IoOut = 1;

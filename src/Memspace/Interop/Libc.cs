@@ -112,6 +112,9 @@ internal static unsafe partial class Libc
         return p;
     }
 
+    /// <summary>Unmaps memory, ignoring failure (for cleanup paths that cannot report it).</summary>
+    public static bool TryMunmap(nint addr, ulong length) => SysMunmap(addr, (nuint)length) == 0;
+
     public static void Munmap(nint addr, ulong length)
     {
         if (SysMunmap(addr, (nuint)length) != 0)
@@ -231,17 +234,6 @@ internal static unsafe partial class Libc
                 return -errno;
             }
         }
-    }
-
-    /// <summary>An ioctl that must succeed; throws <see cref="HostCallException"/> otherwise.</summary>
-    public static int IoctlOrThrow(int fd, uint request, nint arg, string what)
-    {
-        int r = Ioctl(fd, request, arg);
-        if (r < 0)
-        {
-            throw new HostCallException("ioctl", -r, what);
-        }
-        return r;
     }
 
     public static int Eventfd()

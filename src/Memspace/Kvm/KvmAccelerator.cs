@@ -1,3 +1,4 @@
+using Memspace.Core;
 using Memspace.Interop;
 using Memspace.Listeners;
 
@@ -120,6 +121,19 @@ public sealed class KvmAccelerator : IMemoryAccelerator, IDisposable
         smram.RegisterListener(SmramListener);
     }
 
+    /// <summary>Each memory listener with the address space whose slots it keeps: "kvm-memory" first, then "kvm-smram" once registered.</summary>
+    public IEnumerable<(KvmMemoryListener Listener, AddressSpace Space)> SlotListeners
+    {
+        get
+        {
+            yield return (MemoryListener, MemorySpace);
+            if (SmramListener is { } smram)
+            {
+                yield return (smram, SmramSpace!);
+            }
+        }
+    }
+
     /// <summary>Every <c>KVM_SET_USER_MEMORY_REGION</c> so far, in order.</summary>
     public IReadOnlyList<KvmSlotEvent> Trace
     {
@@ -178,17 +192,14 @@ public sealed class KvmAccelerator : IMemoryAccelerator, IDisposable
     /// <summary>Unregisters the listeners and closes the VM.</summary>
     public void Dispose()
     {
-        if (MemoryListener.AddressSpace is { } m)
+        MemorySpace.UnregisterListener(MemoryListener);
+        if (IoListener is not null)
         {
-            m.UnregisterListener(MemoryListener);
+            IoSpace!.UnregisterListener(IoListener);
         }
-        if (IoListener?.AddressSpace is { } io)
+        if (SmramListener is not null)
         {
-            io.UnregisterListener(IoListener);
-        }
-        if (SmramListener?.AddressSpace is { } smram)
-        {
-            smram.UnregisterListener(SmramListener);
+            SmramSpace!.UnregisterListener(SmramListener);
         }
         if (System.Accelerator == this)
         {

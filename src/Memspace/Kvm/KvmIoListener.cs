@@ -1,3 +1,4 @@
+using Memspace.Core;
 using Memspace.Listeners;
 
 namespace Memspace.Kvm;

@@ -1,3 +1,4 @@
+using Memspace.Core;
 using Memspace.Interop;
 using Memspace.Listeners;
 using Memspace.Ram;

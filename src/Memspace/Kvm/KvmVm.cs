@@ -1,10 +1,11 @@
-using System.Runtime.InteropServices;
+using Memspace.Core;
 using Memspace.Interop;
+using Memspace.Vcpus;
 
 namespace Memspace.Kvm;
 
 /// <summary>A KVM virtual machine on <c>/dev/kvm</c>: memory slots, ioeventfds, interrupt lines and vCPUs.</summary>
-public sealed unsafe class KvmVm : IKvmVm, IDisposable
+public sealed class KvmVm : IKvmVm, IDisposable
 {
     private int _kvmFd;
     private int _vmFd;
@@ -77,24 +78,29 @@ public sealed unsafe class KvmVm : IKvmVm, IDisposable
             int vm = Libc.Ioctl(kvm, KvmAbi.CreateVm, 0);
             if (vm < 0)
             {
-                throw new KvmUnavailableException($"KVM_CREATE_VM failed: {Marshal.GetPInvokeErrorMessage(-vm)}");
+                throw new KvmUnavailableException($"KVM_CREATE_VM failed: {HostCallException.ErrorText(-vm)} (errno {-vm})");
             }
             int slots = Libc.Ioctl(vm, KvmAbi.CheckExtension, KvmAbi.CapNrMemslots);
             bool readonlyMem = Libc.Ioctl(vm, KvmAbi.CheckExtension, KvmAbi.CapReadonlyMem) > 0;
             int spaces = Libc.Ioctl(vm, KvmAbi.CheckExtension, KvmAbi.CapMultiAddressSpace);
-            int mmapSize = Libc.IoctlOrThrow(kvm, KvmAbi.GetVcpuMmapSize, 0, "KVM_GET_VCPU_MMAP_SIZE");
+            int mmapSize = Libc.Ioctl(kvm, KvmAbi.GetVcpuMmapSize, 0);
+            if (mmapSize < 0)
+            {
+                Libc.Close(vm);
+                throw new KvmUnavailableException($"KVM_GET_VCPU_MMAP_SIZE failed: {HostCallException.ErrorText(-mmapSize)} (errno {-mmapSize})");
+            }
             var result = new KvmVm(kvm, vm, slots > 0 ? slots : 32, readonlyMem, mmapSize) { AddressSpaces = spaces > 0 ? spaces : 1 };
             try
             {
                 if (Libc.Ioctl(kvm, KvmAbi.CheckExtension, KvmAbi.CapSetTssAddr) > 0)
                 {
-                    Libc.IoctlOrThrow(vm, KvmAbi.SetTssAddr, (nint)options.TssAddress, "KVM_SET_TSS_ADDR");
+                    result.Ioctl(KvmAbi.SetTssAddr, (nint)options.TssAddress, "KVM_SET_TSS_ADDR", $"0x{options.TssAddress:x}");
                 }
                 if (options.InKernelIrqchip)
                 {
-                    Libc.IoctlOrThrow(vm, KvmAbi.CreateIrqchip, 0, "KVM_CREATE_IRQCHIP");
+                    result.Ioctl(KvmAbi.CreateIrqchip, 0, "KVM_CREATE_IRQCHIP");
                     var pit = new KvmPitConfig { Flags = 1 };
-                    Libc.IoctlOrThrow(vm, KvmAbi.CreatePit2, (nint)(&pit), "KVM_CREATE_PIT2");
+                    result.IoctlWith(KvmAbi.CreatePit2, ref pit, "KVM_CREATE_PIT2");
                 }
             }
             catch
@@ -131,16 +137,22 @@ public sealed unsafe class KvmVm : IKvmVm, IDisposable
     public int SetUserMemoryRegion(in KvmUserspaceMemoryRegion region)
     {
         KvmUserspaceMemoryRegion r = region;
-        return Libc.Ioctl(_vmFd, KvmAbi.SetUserMemoryRegion, (nint)(&r));
+        return TryIoctlWith(KvmAbi.SetUserMemoryRegion, ref r);
     }
 
     /// <inheritdoc/>
     public int GetDirtyLog(uint slot, ulong[] bitmap)
     {
-        fixed (ulong* bits = bitmap)
+        ArgumentNullException.ThrowIfNull(bitmap);
+        // SAFETY: the bitmap array is pinned for the whole ioctl; the listener sizes it to one bit per
+        // page of the slot, which is all KVM writes.
+        unsafe
         {
-            var log = new KvmDirtyLog { Slot = slot, DirtyBitmap = (ulong)bits };
-            return Libc.Ioctl(_vmFd, KvmAbi.GetDirtyLog, (nint)(&log));
+            fixed (ulong* bits = bitmap)
+            {
+                var log = new KvmDirtyLog { Slot = slot, DirtyBitmap = (ulong)bits };
+                return TryIoctlWith(KvmAbi.GetDirtyLog, ref log);
+            }
         }
     }
 
@@ -148,23 +160,89 @@ public sealed unsafe class KvmVm : IKvmVm, IDisposable
     public int Ioeventfd(ulong address, uint length, ulong datamatch, int fd, uint flags)
     {
         var args = new KvmIoeventfdArgs { Addr = address, Len = length, Datamatch = datamatch, Fd = fd, Flags = flags };
-        return Libc.Ioctl(_vmFd, KvmAbi.Ioeventfd, (nint)(&args));
+        return TryIoctlWith(KvmAbi.Ioeventfd, ref args);
     }
 
     /// <summary>Sets an interrupt line of the in-kernel irqchip (<c>KVM_IRQ_LINE</c>).</summary>
     /// <param name="irq">GSI.</param>
     /// <param name="level">Line level.</param>
+    /// <exception cref="KvmException">The kernel refused (for example: no in-kernel irqchip).</exception>
     public void IrqLine(uint irq, bool level)
     {
         var l = new KvmIrqLevel { Irq = irq, Level = level ? 1u : 0u };
-        Libc.IoctlOrThrow(_vmFd, KvmAbi.IrqLine, (nint)(&l), "KVM_IRQ_LINE");
+        IoctlWith(KvmAbi.IrqLine, ref l, "KVM_IRQ_LINE", $"GSI {irq} level {(level ? 1 : 0)}");
     }
 
     /// <summary>Creates vCPU <paramref name="index"/>; its port I/O goes to <paramref name="io"/>, its MMIO to <paramref name="memory"/>.</summary>
     /// <param name="index">vCPU id.</param>
     /// <param name="memory">The memory address space.</param>
     /// <param name="io">The I/O address space.</param>
-    public Vcpu CreateVcpu(int index, AddressSpace memory, AddressSpace io) => new(this, index, memory, io);
+    /// <exception cref="KvmException">KVM refused to create it.</exception>
+    public Vcpu CreateVcpu(int index, AddressSpace memory, AddressSpace io) => new(new KvmVcpu(this, index), memory, io);
+
+    /// <summary>A VM ioctl with an integer argument; throws <see cref="KvmException"/> naming it on failure.</summary>
+    internal int Ioctl(uint request, nint arg, string name, string? context = null)
+    {
+        int r = Libc.Ioctl(_vmFd, request, arg);
+        if (r < 0)
+        {
+            throw new KvmException(name, -r, context);
+        }
+        return r;
+    }
+
+    /// <summary>A VM ioctl whose argument is a struct passed by pointer; throws <see cref="KvmException"/> on failure.</summary>
+    internal int IoctlWith<T>(uint request, ref T arg, string name, string? context = null) where T : unmanaged
+    {
+        int r = TryIoctlWith(request, ref arg);
+        if (r < 0)
+        {
+            throw new KvmException(name, -r, context);
+        }
+        return r;
+    }
+
+    /// <summary>A VM ioctl whose argument is a struct passed by pointer; returns the result or -errno.</summary>
+    // SAFETY: the struct is the caller's variable, fixed for the duration of the call, with the layout the
+    // ioctl expects (KvmAbiLayoutTests checks each against <linux/kvm.h>).
+    private unsafe int TryIoctlWith<T>(uint request, ref T arg) where T : unmanaged
+    {
+        fixed (T* p = &arg)
+        {
+            return Libc.Ioctl(_vmFd, request, (nint)p);
+        }
+    }
+
+    /// <summary>The CPUID entries KVM supports (<c>KVM_GET_SUPPORTED_CPUID</c> on the device), growing the buffer on E2BIG.</summary>
+    internal KvmCpuidEntry2[] SupportedCpuid()
+    {
+        for (int n = 256; n <= 4096; n *= 2)
+        {
+            byte[] buffer = new byte[8 + (n * System.Runtime.InteropServices.Marshal.SizeOf<KvmCpuidEntry2>())];
+            BitConverter.TryWriteBytes(buffer, (uint)n);
+            int r;
+            // SAFETY: the pinned buffer has room for the n entries its header announces.
+            unsafe
+            {
+                fixed (byte* p = buffer)
+                {
+                    r = Libc.Ioctl(_kvmFd, KvmAbi.GetSupportedCpuid, (nint)p);
+                }
+            }
+            if (r == -E2big)
+            {
+                continue;
+            }
+            if (r < 0)
+            {
+                throw new KvmException("KVM_GET_SUPPORTED_CPUID", -r);
+            }
+            return KvmCpuid.Unpack(buffer);
+        }
+        throw new KvmException("KVM_GET_SUPPORTED_CPUID: more than 4096 entries");
+    }
+
+    private const int E2big = 7;
 
     /// <summary>Closes the VM.</summary>
     public void Dispose()

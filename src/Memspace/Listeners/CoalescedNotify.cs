@@ -10,12 +10,12 @@ namespace Memspace.Listeners;
 internal static class CoalescedNotify
 {
     /// <summary>Reports every coalesced range of the range's region that intersects it.</summary>
-    public static void AllOf(AddressSpace space, FlatView view, in FlatRange fr, bool add)
+    public static void AllOf(IReadOnlyList<MemoryListener> listeners, FlatView view, in FlatRange fr, bool add, ListenerFailures failures)
     {
         IReadOnlyList<CoalescedRange> ranges = fr.Region.CoalescedRanges;
         for (int i = 0; i < ranges.Count; i++)
         {
-            Range(space, view, fr, ranges[i], add);
+            Range(listeners, view, fr, ranges[i], add, failures);
         }
     }
 
@@ -23,26 +23,39 @@ internal static class CoalescedNotify
     /// Reports the part of <paramref name="cmr"/> (an offset range of the region) that the flat range
     /// shows, if any: <c>coalesced_io_add</c> forward or <c>coalesced_io_del</c> in reverse.
     /// </summary>
-    public static void Range(AddressSpace space, FlatView view, in FlatRange fr, CoalescedRange cmr, bool add)
+    public static void Range(IReadOnlyList<MemoryListener> listeners, FlatView view, in FlatRange fr, CoalescedRange cmr, bool add, ListenerFailures failures)
     {
         if (!Intersect(fr, cmr, out ulong start, out ulong size))
         {
             return;
         }
         var section = MemoryRegionSection.FromFlatRange(fr, view);
-        List<MemoryListener> listeners = space.ListenerList;
         if (add)
         {
-            foreach (MemoryListener l in listeners)
+            for (int i = 0; i < listeners.Count; i++)
             {
-                l.CoalescedIoAdd(section, start, size);
+                try
+                {
+                    listeners[i].CoalescedIoAdd(section, start, size);
+                }
+                catch (Exception e)
+                {
+                    failures.Add(listeners[i], "coalesced_io_add", e);
+                }
             }
         }
         else
         {
             for (int i = listeners.Count - 1; i >= 0; i--)
             {
-                listeners[i].CoalescedIoDel(section, start, size);
+                try
+                {
+                    listeners[i].CoalescedIoDel(section, start, size);
+                }
+                catch (Exception e)
+                {
+                    failures.Add(listeners[i], "coalesced_io_del", e);
+                }
             }
         }
     }

@@ -10,23 +10,25 @@ namespace Memspace.Listeners;
 internal static class DirtyLogSync
 {
     /// <summary>
-    /// For every listener, <c>log_sync</c> on every logged range of its address space that shows
-    /// <paramref name="region"/> (every logged range when it is null).
+    /// For every listener (each with the view of its address space), <c>log_sync</c> on every logged
+    /// range that shows <paramref name="region"/> (every logged range when it is null).
     /// </summary>
-    public static void Sync(MemorySystem system, MemoryRegion? region)
+    public static void Sync(IReadOnlyList<(MemoryListener Listener, FlatView View)> listeners, MemoryRegion? region, ListenerFailures failures)
     {
-        foreach (MemoryListener listener in system.Listeners)
+        foreach ((MemoryListener listener, FlatView view) in listeners)
         {
-            if (listener.AddressSpace is not { } space)
-            {
-                continue;
-            }
-            FlatView view = space.CurrentMap;
             foreach (ref readonly FlatRange fr in view.RangeSpan)
             {
                 if (fr.DirtyLogMask != 0 && (region is null || fr.Region == region))
                 {
-                    listener.LogSync(MemoryRegionSection.FromFlatRange(fr, view));
+                    try
+                    {
+                        listener.LogSync(MemoryRegionSection.FromFlatRange(fr, view));
+                    }
+                    catch (Exception e)
+                    {
+                        failures.Add(listener, "log_sync", e);
+                    }
                 }
             }
         }
@@ -36,15 +38,10 @@ internal static class DirtyLogSync
     /// For every listener, <c>log_clear</c> on the part of each logged range of <paramref name="region"/>
     /// that overlaps [<paramref name="start"/>, + <paramref name="length"/>) of the region.
     /// </summary>
-    public static void Clear(MemorySystem system, MemoryRegion region, ulong start, ulong length)
+    public static void Clear(IReadOnlyList<(MemoryListener Listener, FlatView View)> listeners, MemoryRegion region, ulong start, ulong length, ListenerFailures failures)
     {
-        foreach (MemoryListener listener in system.Listeners)
+        foreach ((MemoryListener listener, FlatView view) in listeners)
         {
-            if (listener.AddressSpace is not { } space)
-            {
-                continue;
-            }
-            FlatView view = space.CurrentMap;
             foreach (ref readonly FlatRange fr in view.RangeSpan)
             {
                 if (fr.DirtyLogMask == 0 || fr.Region != region)
@@ -63,7 +60,14 @@ internal static class DirtyLogSync
                     OffsetWithinRegion = (ulong)secStart,
                     Size = secEnd - secStart,
                 };
-                listener.LogClear(section);
+                try
+                {
+                    listener.LogClear(section);
+                }
+                catch (Exception e)
+                {
+                    failures.Add(listener, "log_clear", e);
+                }
             }
         }
     }

@@ -37,10 +37,8 @@ internal static class IoeventfdDiff
     /// Reports the symmetric difference of two sorted lists: old-only entries with
     /// <c>eventfd_del</c> (forward), new-only entries with <c>eventfd_add</c> (reverse).
     /// </summary>
-    public static void Report(AddressSpace space, MemoryRegionIoeventfd[] olds, MemoryRegionIoeventfd[] news)
+    public static void Report(IReadOnlyList<MemoryListener> listeners, FlatView view, MemoryRegionIoeventfd[] olds, MemoryRegionIoeventfd[] news, ListenerFailures failures)
     {
-        List<MemoryListener> listeners = space.ListenerList;
-        FlatView view = space.CurrentMap;
         int io = 0, inew = 0;
         while (io < olds.Length || inew < news.Length)
         {
@@ -48,9 +46,16 @@ internal static class IoeventfdDiff
             {
                 MemoryRegionIoeventfd fd = olds[io];
                 var section = Section(view, fd);
-                foreach (MemoryListener l in listeners)
+                for (int i = 0; i < listeners.Count; i++)
                 {
-                    l.EventfdDel(section, fd.MatchData, fd.Data, fd.Notifier);
+                    try
+                    {
+                        listeners[i].EventfdDel(section, fd.MatchData, fd.Data, fd.Notifier);
+                    }
+                    catch (Exception e)
+                    {
+                        failures.Add(listeners[i], "eventfd_del", e);
+                    }
                 }
                 io++;
             }
@@ -60,7 +65,14 @@ internal static class IoeventfdDiff
                 var section = Section(view, fd);
                 for (int i = listeners.Count - 1; i >= 0; i--)
                 {
-                    listeners[i].EventfdAdd(section, fd.MatchData, fd.Data, fd.Notifier);
+                    try
+                    {
+                        listeners[i].EventfdAdd(section, fd.MatchData, fd.Data, fd.Notifier);
+                    }
+                    catch (Exception e)
+                    {
+                        failures.Add(listeners[i], "eventfd_add", e);
+                    }
                 }
                 inew++;
             }

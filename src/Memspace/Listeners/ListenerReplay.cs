@@ -1,3 +1,4 @@
+using Memspace.Regions;
 using Memspace.Rendering;
 
 namespace Memspace.Listeners;
@@ -9,86 +10,126 @@ namespace Memspace.Listeners;
 internal static class ListenerReplay
 {
     /// <summary>
-    /// <c>begin</c>; <c>log_global_start</c> if global dirty tracking is on; per range
+    /// <c>begin</c>; <c>log_global_start</c> if <paramref name="globalDirtyTracking"/>; per range
     /// <c>region_add</c>, <c>coalesced_io_add</c> and <c>log_start(0, mask)</c> when logged; then
     /// <c>eventfd_add</c> per ioeventfd; <c>commit</c>. Nothing but begin/commit for an empty view.
+    /// With <paramref name="replayExtras"/> false, coalesced ranges and ioeventfds are left out, as in QEMU 7.2.
     /// </summary>
-    public static void Add(MemorySystem system, MemoryListener listener, AddressSpace space)
+    public static void Add(MemoryListener listener, FlatView view, IReadOnlyList<MemoryRegionIoeventfd> ioeventfds,
+        bool globalDirtyTracking, bool replayExtras, ListenerFailures failures)
     {
-        bool replayExtras = system.Options.ReplayIoeventfdsAndCoalescing;
-        listener.Begin();
-        if (system.GlobalDirtyTracking != GlobalDirtyFlags.None)
+        Call(listener, "begin", failures, static l => l.Begin());
+        if (globalDirtyTracking)
         {
-            listener.LogGlobalStart();
+            Call(listener, "log_global_start", failures, static l => l.LogGlobalStart());
         }
-        FlatView view = space.CurrentMap;
         foreach (ref readonly FlatRange fr in view.RangeSpan)
         {
             var section = MemoryRegionSection.FromFlatRange(fr, view);
-            listener.RegionAdd(section);
-            if (replayExtras)
+            try
             {
-                foreach (var cmr in fr.Region.CoalescedRanges)
+                listener.RegionAdd(section);
+                if (replayExtras)
                 {
-                    if (!CoalescedNotify.Intersect(fr, cmr, out ulong start, out ulong size))
+                    foreach (CoalescedRange cmr in fr.Region.CoalescedRanges)
                     {
-                        // QEMU stops at the first coalesced range the flat range does not show.
-                        break;
+                        if (!CoalescedNotify.Intersect(fr, cmr, out ulong start, out ulong size))
+                        {
+                            // QEMU stops at the first coalesced range the flat range does not show.
+                            break;
+                        }
+                        listener.CoalescedIoAdd(section, start, size);
                     }
-                    listener.CoalescedIoAdd(section, start, size);
+                }
+                if (fr.DirtyLogMask != 0)
+                {
+                    listener.LogStart(section, 0, fr.DirtyLogMask);
                 }
             }
-            if (fr.DirtyLogMask != 0)
+            catch (Exception e)
             {
-                listener.LogStart(section, 0, fr.DirtyLogMask);
+                failures.Add(listener, "region_add", e);
             }
         }
         if (replayExtras)
         {
-            foreach (var fd in space.IoeventfdArray)
+            foreach (MemoryRegionIoeventfd fd in ioeventfds)
             {
-                listener.EventfdAdd(IoeventfdDiff.Section(view, fd), fd.MatchData, fd.Data, fd.Notifier);
+                try
+                {
+                    listener.EventfdAdd(IoeventfdDiff.Section(view, fd), fd.MatchData, fd.Data, fd.Notifier);
+                }
+                catch (Exception e)
+                {
+                    failures.Add(listener, "eventfd_add", e);
+                }
             }
         }
-        listener.Commit();
+        Call(listener, "commit", failures, static l => l.Commit());
     }
 
     /// <summary>
     /// The mirror of <see cref="Add"/>: <c>begin</c>; per range <c>log_stop(mask, 0)</c> when logged,
     /// <c>coalesced_io_del</c> and <c>region_del</c>; <c>eventfd_del</c> per ioeventfd; <c>commit</c>.
     /// </summary>
-    public static void Remove(MemorySystem system, MemoryListener listener, AddressSpace space)
+    public static void Remove(MemoryListener listener, FlatView view, IReadOnlyList<MemoryRegionIoeventfd> ioeventfds,
+        bool replayExtras, ListenerFailures failures)
     {
-        bool replayExtras = system.Options.ReplayIoeventfdsAndCoalescing;
-        listener.Begin();
-        FlatView view = space.CurrentMap;
+        Call(listener, "begin", failures, static l => l.Begin());
         foreach (ref readonly FlatRange fr in view.RangeSpan)
         {
             var section = MemoryRegionSection.FromFlatRange(fr, view);
-            if (fr.DirtyLogMask != 0)
+            try
             {
-                listener.LogStop(section, fr.DirtyLogMask, 0);
-            }
-            if (replayExtras)
-            {
-                foreach (var cmr in fr.Region.CoalescedRanges)
+                if (fr.DirtyLogMask != 0)
                 {
-                    if (!CoalescedNotify.Intersect(fr, cmr, out ulong start, out ulong size))
-                    {
-                        break;
-                    }
-                    listener.CoalescedIoDel(section, start, size);
+                    listener.LogStop(section, fr.DirtyLogMask, 0);
                 }
+                if (replayExtras)
+                {
+                    foreach (CoalescedRange cmr in fr.Region.CoalescedRanges)
+                    {
+                        if (!CoalescedNotify.Intersect(fr, cmr, out ulong start, out ulong size))
+                        {
+                            break;
+                        }
+                        listener.CoalescedIoDel(section, start, size);
+                    }
+                }
+                listener.RegionDel(section);
             }
-            listener.RegionDel(section);
+            catch (Exception e)
+            {
+                failures.Add(listener, "region_del", e);
+            }
         }
         if (replayExtras)
         {
-            foreach (var fd in space.IoeventfdArray)
+            foreach (MemoryRegionIoeventfd fd in ioeventfds)
             {
-                listener.EventfdDel(IoeventfdDiff.Section(view, fd), fd.MatchData, fd.Data, fd.Notifier);
+                try
+                {
+                    listener.EventfdDel(IoeventfdDiff.Section(view, fd), fd.MatchData, fd.Data, fd.Notifier);
+                }
+                catch (Exception e)
+                {
+                    failures.Add(listener, "eventfd_del", e);
+                }
             }
         }
-        listener.Commit();
+        Call(listener, "commit", failures, static l => l.Commit());
+    }
+
+    /// <summary>Calls one callback of <paramref name="listener"/>, recording what it throws.</summary>
+    public static void Call(MemoryListener listener, string callback, ListenerFailures failures, Action<MemoryListener> call)
+    {
+        try
+        {
+            call(listener);
+        }
+        catch (Exception e)
+        {
+            failures.Add(listener, callback, e);
+        }
     }
 }

@@ -1,3 +1,4 @@
+using Memspace.Core;
 using Memspace.Regions;
 
 namespace Memspace.Listeners;
@@ -18,8 +19,10 @@ namespace Memspace.Listeners;
 /// QEMU's opposite convention).
 /// </para>
 /// <para>
-/// Callbacks run on the thread that commits, with the topology lock held. A listener must not
-/// throw; an exception propagates to the code that made the change, after the lock is released.
+/// Callbacks run on the thread that commits, with the topology lock held, and must not change the
+/// topology. A listener should not throw: if it does, the commit goes on (the other listeners still
+/// hear about the change, the views are published) and a <see cref="MemoryListenerException"/>
+/// carrying what it threw reaches the code that made the change, after the lock is released.
 /// </para>
 /// </remarks>
 public abstract class MemoryListener
@@ -38,9 +41,6 @@ public abstract class MemoryListener
 
     /// <summary>Ordering priority.</summary>
     public uint Priority { get; }
-
-    /// <summary>The address space the listener is registered with, or null.</summary>
-    public AddressSpace? AddressSpace { get; internal set; }
 
     /// <summary>A topology commit starts (forward, once per commit for every registered listener).</summary>
     public virtual void Begin() { }

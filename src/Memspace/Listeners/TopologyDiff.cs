@@ -15,17 +15,17 @@ namespace Memspace.Listeners;
 /// </remarks>
 internal static class TopologyDiff
 {
-    public static void Report(AddressSpace space, FlatView oldView, FlatView newView)
+    /// <summary>Tells <paramref name="listeners"/> (ascending priority) how <paramref name="oldView"/> became <paramref name="newView"/>.</summary>
+    public static void Report(IReadOnlyList<MemoryListener> listeners, FlatView oldView, FlatView newView, ListenerFailures failures)
     {
-        Pass(space, oldView, newView, adding: false);
-        Pass(space, oldView, newView, adding: true);
+        Pass(listeners, oldView, newView, adding: false, failures);
+        Pass(listeners, oldView, newView, adding: true, failures);
     }
 
-    private static void Pass(AddressSpace space, FlatView oldView, FlatView newView, bool adding)
+    private static void Pass(IReadOnlyList<MemoryListener> listeners, FlatView oldView, FlatView newView, bool adding, ListenerFailures failures)
     {
         ReadOnlySpan<FlatRange> olds = oldView.RangeSpan;
         ReadOnlySpan<FlatRange> news = newView.RangeSpan;
-        List<MemoryListener> listeners = space.ListenerList;
         int io = 0, inew = 0;
         while (io < olds.Length || inew < news.Length)
         {
@@ -36,13 +36,7 @@ internal static class TopologyDiff
             {
                 if (!adding)
                 {
-                    FlatRange fr = olds[io];
-                    CoalescedNotify.AllOf(space, oldView, fr, add: false);
-                    var section = MemoryRegionSection.FromFlatRange(fr, oldView);
-                    for (int i = listeners.Count - 1; i >= 0; i--)
-                    {
-                        listeners[i].RegionDel(section);
-                    }
+                    Deleted(listeners, oldView, olds[io], failures);
                 }
                 io++;
             }
@@ -50,27 +44,7 @@ internal static class TopologyDiff
             {
                 if (adding)
                 {
-                    FlatRange fo = olds[io];
-                    FlatRange fn = news[inew];
-                    var section = MemoryRegionSection.FromFlatRange(fn, newView);
-                    foreach (MemoryListener l in listeners)
-                    {
-                        l.RegionNop(section);
-                    }
-                    if ((fn.DirtyLogMask & ~fo.DirtyLogMask) != 0)
-                    {
-                        foreach (MemoryListener l in listeners)
-                        {
-                            l.LogStart(section, fo.DirtyLogMask, fn.DirtyLogMask);
-                        }
-                    }
-                    if ((fo.DirtyLogMask & ~fn.DirtyLogMask) != 0)
-                    {
-                        for (int i = listeners.Count - 1; i >= 0; i--)
-                        {
-                            listeners[i].LogStop(section, fo.DirtyLogMask, fn.DirtyLogMask);
-                        }
-                    }
+                    Unchanged(listeners, newView, olds[io], news[inew], failures);
                 }
                 io++;
                 inew++;
@@ -79,16 +53,88 @@ internal static class TopologyDiff
             {
                 if (adding)
                 {
-                    FlatRange fr = news[inew];
-                    var section = MemoryRegionSection.FromFlatRange(fr, newView);
-                    foreach (MemoryListener l in listeners)
-                    {
-                        l.RegionAdd(section);
-                    }
-                    CoalescedNotify.AllOf(space, newView, fr, add: true);
+                    Added(listeners, newView, news[inew], failures);
                 }
                 inew++;
             }
         }
+    }
+
+    private static void Deleted(IReadOnlyList<MemoryListener> listeners, FlatView view, in FlatRange fr, ListenerFailures failures)
+    {
+        CoalescedNotify.AllOf(listeners, view, fr, add: false, failures);
+        var section = MemoryRegionSection.FromFlatRange(fr, view);
+        for (int i = listeners.Count - 1; i >= 0; i--)
+        {
+            try
+            {
+                listeners[i].RegionDel(section);
+            }
+            catch (Exception e)
+            {
+                failures.Add(listeners[i], "region_del", e);
+            }
+        }
+    }
+
+    private static void Unchanged(IReadOnlyList<MemoryListener> listeners, FlatView view, in FlatRange fo, in FlatRange fn, ListenerFailures failures)
+    {
+        var section = MemoryRegionSection.FromFlatRange(fn, view);
+        for (int i = 0; i < listeners.Count; i++)
+        {
+            try
+            {
+                listeners[i].RegionNop(section);
+            }
+            catch (Exception e)
+            {
+                failures.Add(listeners[i], "region_nop", e);
+            }
+        }
+        if ((fn.DirtyLogMask & ~fo.DirtyLogMask) != 0)
+        {
+            for (int i = 0; i < listeners.Count; i++)
+            {
+                try
+                {
+                    listeners[i].LogStart(section, fo.DirtyLogMask, fn.DirtyLogMask);
+                }
+                catch (Exception e)
+                {
+                    failures.Add(listeners[i], "log_start", e);
+                }
+            }
+        }
+        if ((fo.DirtyLogMask & ~fn.DirtyLogMask) != 0)
+        {
+            for (int i = listeners.Count - 1; i >= 0; i--)
+            {
+                try
+                {
+                    listeners[i].LogStop(section, fo.DirtyLogMask, fn.DirtyLogMask);
+                }
+                catch (Exception e)
+                {
+                    failures.Add(listeners[i], "log_stop", e);
+                }
+            }
+        }
+    }
+
+    private static void Added(IReadOnlyList<MemoryListener> listeners, FlatView view, in FlatRange fr, ListenerFailures failures)
+    {
+        var section = MemoryRegionSection.FromFlatRange(fr, view);
+        for (int i = 0; i < listeners.Count; i++)
+        {
+            try
+            {
+                listeners[i].RegionAdd(section);
+            }
+            catch (Exception e)
+            {
+                failures.Add(listeners[i], "region_add", e);
+            }
+        }
+        CoalescedNotify.AllOf(listeners, view, fr, add: true, failures);
     }
 }

@@ -1,6 +1,7 @@
 using Memspace.Kvm;
 using Memspace.Regions;
 using Memspace.Tracing;
+using Memspace.Vcpus;
 
 namespace Memspace.Machines;
 
@@ -113,11 +114,7 @@ public abstract class Machine : IDisposable
         try
         {
             // The architectural reset state (KVM starts vCPUs there; set it anyway, for a second boot).
-            Interop.KvmSregs sregs = vcpu.GetSregs();
-            sregs.Cs.Selector = 0xf000;
-            sregs.Cs.Base = 0xffff_0000;
-            vcpu.SetSregs(sregs);
-            vcpu.SetRegs(new Interop.KvmRegs { Rip = 0xfff0, Rflags = 2 });
+            vcpu.SetResetState();
         }
         catch
         {

@@ -59,13 +59,13 @@ public abstract class HostMemory : IDisposable
     /// <param name="noReserve">Do not reserve swap (<c>MAP_NORESERVE</c>); pages are allocated on first touch.</param>
     /// <param name="hugePageSize">0 for normal pages, or a huge page size such as <see cref="HugePage2M"/> (<c>MAP_HUGETLB</c>).</param>
     public static HostMemory Anonymous(ulong size, bool shared = false, bool noReserve = true, ulong hugePageSize = 0)
-        => AnonymousMemory.Create(size, shared, noReserve, hugePageSize);
+        => Checked(() => AnonymousMemory.Create(size, shared, noReserve, hugePageSize));
 
     /// <summary>Shared memory in an anonymous file (<c>memfd_create</c>) that another process can map through <see cref="Fd"/>.</summary>
     /// <param name="name">Name shown in /proc/PID/fd.</param>
     /// <param name="size">Size in bytes; rounded up to the page size.</param>
     /// <param name="hugePageSize">0 for normal pages, or a huge page size (<c>MFD_HUGETLB</c>).</param>
-    public static HostMemory Memfd(string name, ulong size, ulong hugePageSize = 0) => MemfdMemory.Create(name, size, hugePageSize);
+    public static HostMemory Memfd(string name, ulong size, ulong hugePageSize = 0) => Checked(() => MemfdMemory.Create(name, size, hugePageSize));
 
     /// <summary>
     /// Memory backed by a file (created if missing and grown to <paramref name="size"/>); a file on
@@ -76,7 +76,7 @@ public abstract class HostMemory : IDisposable
     /// <param name="shared">Shared (writes reach the file) or private (copy on write).</param>
     /// <param name="readOnly">Map read-only.</param>
     public static HostMemory File(string path, ulong size, bool shared = true, bool readOnly = false)
-        => FileMemory.Create(path, size, shared, readOnly);
+        => Checked(() => FileMemory.Create(path, size, shared, readOnly));
 
     /// <summary>Memory the caller owns (QEMU's <c>RAM_PREALLOC</c>); never unmapped or discarded by Memspace.</summary>
     /// <param name="pointer">Start of the memory.</param>
@@ -99,7 +99,11 @@ public abstract class HostMemory : IDisposable
         }
         if (length != 0)
         {
-            DiscardCore(offset, length);
+            Checked(() =>
+            {
+                DiscardCore(offset, length);
+                return 0;
+            });
         }
     }
 
@@ -109,7 +113,7 @@ public abstract class HostMemory : IDisposable
     public long ResidentPages(ulong offset, ulong length)
     {
         ObjectDisposedException.ThrowIf(IsDisposed, this);
-        return Libc.ResidentPages(Pointer + (nint)offset, length, HostPageSize);
+        return Checked(() => Libc.ResidentPages(Pointer + (nint)offset, length, HostPageSize));
     }
 
     private protected abstract void DiscardCore(ulong offset, ulong length);
@@ -121,7 +125,11 @@ public abstract class HostMemory : IDisposable
     {
         if (Interlocked.Exchange(ref _disposed, 1) == 0)
         {
-            Release();
+            Checked(() =>
+            {
+                Release();
+                return 0;
+            });
         }
         GC.SuppressFinalize(this);
     }
@@ -161,7 +169,20 @@ public abstract class HostMemory : IDisposable
     }
 
     internal static Exception HugePageError(HostCallException e, ulong hugePageSize, ulong size)
-        => new HostCallException(e.Call, e.Errno,
-            $"0x{size:x} bytes of {hugePageSize >> 20} MiB huge pages: the host has not enough free huge pages of that size "
-            + "(see HugePages_Free in /proc/meminfo and /proc/sys/vm/nr_hugepages)");
+        => new HostMemoryException(e.Call, e.Errno,
+            $"{e.Call} of 0x{size:x} bytes of {hugePageSize >> 20} MiB huge pages failed: the host has not enough free huge pages of that size "
+            + $"(see HugePages_Free in /proc/meminfo and /proc/sys/vm/nr_hugepages; errno {e.Errno})", e);
+
+    /// <summary>Runs a host call, turning its failure into the public <see cref="HostMemoryException"/>.</summary>
+    private static T Checked<T>(Func<T> call)
+    {
+        try
+        {
+            return call();
+        }
+        catch (HostCallException e)
+        {
+            throw new HostMemoryException(e.Call, e.Errno, e.Message, e);
+        }
+    }
 }

@@ -1,5 +1,4 @@
-using System.Runtime.CompilerServices;
-using Memspace.Regions;
+using Memspace.Core;
 
 namespace Memspace.Ram;
 
@@ -10,9 +9,9 @@ namespace Memspace.Ram;
 /// </summary>
 public sealed class RamBlock
 {
-    internal RamBlock(MemoryRegion region, ulong usedLength, ulong maxLength, RamBlockFlags flags, HostMemory? memory, Action<RamBlock, ulong>? resized)
+    internal RamBlock(string regionName, ulong usedLength, ulong maxLength, RamBlockFlags flags, HostMemory? memory, Action<RamBlock, ulong>? resized)
     {
-        Region = region;
+        RegionName = regionName;
         UsedLength = usedLength;
         MaxLength = maxLength;
         Flags = flags;
@@ -21,8 +20,8 @@ public sealed class RamBlock
         Resized = resized;
     }
 
-    /// <summary>The region that owns the block.</summary>
-    public MemoryRegion Region { get; }
+    /// <summary>Name of the region that owns the block.</summary>
+    public string RegionName { get; }
 
     /// <summary>The block's id (QEMU's <c>idstr</c>): "qdev-path/name" for device-owned migratable RAM, the name otherwise, empty when not migratable.</summary>
     public string IdStr { get; internal set; } = "";
@@ -75,8 +74,21 @@ public sealed class RamBlock
         }
     }
 
+    /// <summary>
+    /// Marks the block freed and releases its host memory once no reader can still use it: after an
+    /// RCU grace period, and after the last DMA mapping into it is unmapped.
+    /// </summary>
+    internal void FreeWhenReadersLeave()
+    {
+        IsFreed = true;
+        if (Memory is { } memory)
+        {
+            Rcu.Call(() => ReleaseWhenUnmapped(memory));
+        }
+    }
+
     /// <summary>Frees the host memory now, or when the last DMA mapping goes (a grace period has already passed).</summary>
-    internal void ReleaseWhenUnmapped(HostMemory memory)
+    private void ReleaseWhenUnmapped(HostMemory memory)
     {
         Volatile.Write(ref _releaseWhenUnmapped, memory);
         if (Volatile.Read(ref _mappings) == 0 && Interlocked.Exchange(ref _releaseWhenUnmapped, null) is { } m)

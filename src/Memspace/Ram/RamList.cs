@@ -1,4 +1,3 @@
-using Memspace.Regions;
 
 namespace Memspace.Ram;
 
@@ -120,10 +119,6 @@ public sealed class RamList
     /// <param name="idStr">A block id.</param>
     public RamBlock? LookupByIdStr(string idStr)
         => Array.Find(Volatile.Read(ref _blocks), b => b.IdStr == idStr);
-
-    /// <summary>The id a block of <paramref name="region"/> gets (QEMU's <c>qemu_ram_set_idstr</c>): the owner's qdev path and a slash, then the region name.</summary>
-    internal static string IdStrFor(MemoryRegion region)
-        => region.Owner is { IsDevice: true, DevicePath: { } path } ? $"{path}/{region.Name}" : region.Name;
 
     internal void CheckIdStrFree(string idStr)
     {

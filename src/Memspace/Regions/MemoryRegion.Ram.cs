@@ -1,4 +1,3 @@
-using Memspace.Listeners;
 using Memspace.Ram;
 
 namespace Memspace.Regions;
@@ -38,6 +37,9 @@ public sealed partial class MemoryRegion
         return block.Host + (nint)offset;
     }
 
+    /// <summary>The id this region's RAMBlock gets (QEMU's <c>qemu_ram_set_idstr</c>): the owner's qdev path and a slash, then the region name.</summary>
+    private string IdStr => Owner is { IsDevice: true, DevicePath: { } path } ? $"{path}/{Name}" : Name;
+
     private MemoryRegion WithRamBlock(RamBlockOptions options)
     {
         if (_size == 0 || _size >= Size2To64)
@@ -53,11 +55,11 @@ public sealed partial class MemoryRegion
         {
             throw new ArgumentOutOfRangeException(nameof(options), $"RAM '{Name}': maximum size 0x{max:x} is below the size 0x{used:x}");
         }
-        string idStr = options.Migratable ? RamList.IdStrFor(this) : "";
+        string idStr = options.Migratable ? IdStr : "";
         lock (System.TopologyLock)
         {
             System.RamList.CheckIdStrFree(idStr);
-            if (memory is null && System.Options.AllocateRam)
+            if (memory is null && System.AllocateRam)
             {
                 memory = HostMemory.Anonymous(max, options.Shared, options.NoReserve, options.HugePageSize);
                 ownMemory = true;
@@ -91,7 +93,7 @@ public sealed partial class MemoryRegion
             {
                 flags |= RamBlockFlags.Migratable;
             }
-            var block = new RamBlock(this, used, max, flags, memory, options.Resized) { IdStr = idStr };
+            var block = new RamBlock(Name, used, max, flags, memory, options.Resized) { IdStr = idStr };
             System.RamList.Add(block);
             RamBlock = block;
         }
@@ -185,11 +187,7 @@ public sealed partial class MemoryRegion
         lock (System.TopologyLock)
         {
             RamBlock block = RequireRamBlock(address, size);
-            DirtyLogSync.Sync(System, this);
-            DirtyBitmapSnapshot snapshot = System.RamList.Dirty.SnapshotAndClear(block.Offset + address, size, client);
-            DirtyLogSync.Clear(System, this, address, size);
-            System.GlobalAfterDirtyLogSync();
-            return snapshot;
+            return System.SyncDirtyLog(this, address, size, () => System.RamList.Dirty.SnapshotAndClear(block.Offset + address, size, client));
         }
     }
 
@@ -220,9 +218,9 @@ public sealed partial class MemoryRegion
         {
             throw new MemoryTopologyException($"cannot destroy '{Name}': it is mapped in '{c.Name}'; remove it first");
         }
-        if (System.AddressSpaceWithRoot(this) is { } space)
+        if (System.AddressSpaceRootedAt(this) is { } space)
         {
-            throw new MemoryTopologyException($"cannot destroy '{Name}': it is the root of address space '{space.Name}'");
+            throw new MemoryTopologyException($"cannot destroy '{Name}': it is the root of address space '{space}'");
         }
         if (_aliasReferences > 0)
         {
@@ -241,8 +239,7 @@ public sealed partial class MemoryRegion
         if (RamBlock is { } block)
         {
             System.RamList.Remove(block);
-            block.IsFreed = true;
-            MemorySystem.FreeWhenReadersLeave(block);
+            block.FreeWhenReadersLeave();
         }
         IsDestroyed = true;
     }

@@ -1,6 +1,5 @@
-using Memspace.Listeners;
+using Memspace.Core;
 using Memspace.Ram;
-using Memspace.Rendering;
 
 namespace Memspace.Regions;
 
@@ -11,9 +10,9 @@ namespace Memspace.Regions;
 /// <remarks>
 /// <para>
 /// Regions are created with the <c>Create*</c> factories, which correspond to QEMU's
-/// <c>memory_region_init*</c> functions, and belong to one <see cref="MemorySystem"/>. Every
+/// <c>memory_region_init*</c> functions, and belong to one <see cref="RegionGraph"/> (a <see cref="MemorySystem"/>). Every
 /// mutator is a small transaction: outside an explicit
-/// <see cref="MemorySystem.BeginTransaction"/>/<see cref="MemorySystem.CommitTransaction"/> pair
+/// <see cref="RegionGraph.BeginTransaction"/>/<see cref="RegionGraph.CommitTransaction"/> pair
 /// each change is rendered and reported to listeners at once.
 /// </para>
 /// <para>
@@ -43,7 +42,7 @@ public sealed partial class MemoryRegion
     private byte _dirtyLogMask;
     private int _vgaLoggingCount;
 
-    private MemoryRegion(MemorySystem system, MemoryRegionKind kind, string name, UInt128 size, MemoryRegionOwner? owner)
+    private MemoryRegion(RegionGraph system, MemoryRegionKind kind, string name, UInt128 size, MemoryRegionOwner? owner)
     {
         ArgumentNullException.ThrowIfNull(system);
         ArgumentNullException.ThrowIfNull(name);
@@ -63,7 +62,7 @@ public sealed partial class MemoryRegion
     /// <param name="name">Name printed by <c>info mtree</c>.</param>
     /// <param name="size">Size in bytes, at most 2^64 (<see cref="ulong.MaxValue"/> means 2^64).</param>
     /// <param name="owner">Owning device or object, or null.</param>
-    public static MemoryRegion CreateContainer(MemorySystem system, string name, UInt128 size, MemoryRegionOwner? owner = null)
+    public static MemoryRegion CreateContainer(RegionGraph system, string name, UInt128 size, MemoryRegionOwner? owner = null)
         => new(system, MemoryRegionKind.Container, name, size, owner);
 
     /// <summary>Creates an MMIO or port I/O region with callbacks (<c>memory_region_init_io</c>).</summary>
@@ -72,7 +71,7 @@ public sealed partial class MemoryRegion
     /// <param name="size">Size in bytes, at most 2^64 (<see cref="ulong.MaxValue"/> means 2^64).</param>
     /// <param name="ops">The device callbacks and access rules.</param>
     /// <param name="owner">Owning device or object, or null.</param>
-    public static MemoryRegion CreateIo(MemorySystem system, string name, UInt128 size, MemoryRegionOps ops, MemoryRegionOwner? owner = null)
+    public static MemoryRegion CreateIo(RegionGraph system, string name, UInt128 size, MemoryRegionOps ops, MemoryRegionOwner? owner = null)
     {
         ArgumentNullException.ThrowIfNull(ops);
         return new(system, MemoryRegionKind.Io, name, size, owner) { Ops = ops, Terminates = true };
@@ -86,7 +85,7 @@ public sealed partial class MemoryRegion
     /// <param name="name">Name printed by <c>info mtree</c>.</param>
     /// <param name="size">Size in bytes, at most 2^64 (<see cref="ulong.MaxValue"/> means 2^64).</param>
     /// <param name="owner">Owning device or object, or null.</param>
-    public static MemoryRegion CreateReservation(MemorySystem system, string name, UInt128 size, MemoryRegionOwner? owner = null)
+    public static MemoryRegion CreateReservation(RegionGraph system, string name, UInt128 size, MemoryRegionOwner? owner = null)
         => new(system, MemoryRegionKind.Reservation, name, size, owner) { Terminates = true };
 
     /// <summary>
@@ -98,7 +97,7 @@ public sealed partial class MemoryRegion
     /// <param name="size">Size in bytes.</param>
     /// <param name="owner">Owning device or object, or null.</param>
     /// <param name="ram">How the RAMBlock is backed; null for anonymous private memory.</param>
-    public static MemoryRegion CreateRam(MemorySystem system, string name, UInt128 size, MemoryRegionOwner? owner = null, RamBlockOptions? ram = null)
+    public static MemoryRegion CreateRam(RegionGraph system, string name, UInt128 size, MemoryRegionOwner? owner = null, RamBlockOptions? ram = null)
         => new MemoryRegion(system, MemoryRegionKind.Ram, name, size, owner) { Terminates = true, IsRam = true }
             .WithRamBlock(ram ?? RamBlockOptions.Default);
 
@@ -108,7 +107,7 @@ public sealed partial class MemoryRegion
     /// <param name="size">Size in bytes.</param>
     /// <param name="owner">Owning device or object, or null.</param>
     /// <param name="ram">How the RAMBlock is backed; null for anonymous private memory.</param>
-    public static MemoryRegion CreateRom(MemorySystem system, string name, UInt128 size, MemoryRegionOwner? owner = null, RamBlockOptions? ram = null)
+    public static MemoryRegion CreateRom(RegionGraph system, string name, UInt128 size, MemoryRegionOwner? owner = null, RamBlockOptions? ram = null)
         => new MemoryRegion(system, MemoryRegionKind.Rom, name, size, owner) { Terminates = true, IsRam = true, _readOnly = true }
             .WithRamBlock(ram ?? RamBlockOptions.Default);
 
@@ -123,7 +122,7 @@ public sealed partial class MemoryRegion
     /// <param name="ops">The device callbacks.</param>
     /// <param name="owner">Owning device or object, or null.</param>
     /// <param name="ram">How the RAMBlock is backed; null for anonymous private memory.</param>
-    public static MemoryRegion CreateRomDevice(MemorySystem system, string name, UInt128 size, MemoryRegionOps ops, MemoryRegionOwner? owner = null, RamBlockOptions? ram = null)
+    public static MemoryRegion CreateRomDevice(RegionGraph system, string name, UInt128 size, MemoryRegionOps ops, MemoryRegionOwner? owner = null, RamBlockOptions? ram = null)
     {
         ArgumentNullException.ThrowIfNull(ops);
         return new MemoryRegion(system, MemoryRegionKind.RomDevice, name, size, owner) { Ops = ops, Terminates = true, IsRomDevice = true }
@@ -139,11 +138,11 @@ public sealed partial class MemoryRegion
     /// <param name="size">Size in bytes.</param>
     /// <param name="owner">Owning device or object, or null.</param>
     /// <param name="memory">The device memory (for example an mmap'd PCI BAR); null maps anonymous memory.</param>
-    public static MemoryRegion CreateRamDevice(MemorySystem system, string name, UInt128 size, MemoryRegionOwner? owner = null, HostMemory? memory = null)
+    public static MemoryRegion CreateRamDevice(RegionGraph system, string name, UInt128 size, MemoryRegionOwner? owner = null, HostMemory? memory = null)
     {
         MemoryRegion mr = new MemoryRegion(system, MemoryRegionKind.RamDevice, name, size, owner) { Terminates = true, IsRam = true, IsRamDevice = true }
             .WithRamBlock(new RamBlockOptions { Memory = memory, Migratable = false });
-        mr.Ops = Dispatch.RamDeviceOps.For(mr);
+        mr.Ops = RamDeviceOps.For(mr);
         return mr;
     }
 
@@ -158,7 +157,7 @@ public sealed partial class MemoryRegion
     /// <param name="offset">Offset of the window inside <paramref name="target"/>.</param>
     /// <param name="size">Size of the window.</param>
     /// <param name="owner">Owning device or object, or null.</param>
-    public static MemoryRegion CreateAlias(MemorySystem system, string name, MemoryRegion target, ulong offset, UInt128 size, MemoryRegionOwner? owner = null)
+    public static MemoryRegion CreateAlias(RegionGraph system, string name, MemoryRegion target, ulong offset, UInt128 size, MemoryRegionOwner? owner = null)
     {
         ArgumentNullException.ThrowIfNull(target);
         if (target.System != system)
@@ -179,7 +178,7 @@ public sealed partial class MemoryRegion
     // ------------------------------------------------------------------------------------------
 
     /// <summary>The memory system the region belongs to.</summary>
-    public MemorySystem System { get; }
+    public RegionGraph System { get; }
 
     /// <summary>How the region was created.</summary>
     public MemoryRegionKind Kind { get; }
@@ -619,7 +618,7 @@ public sealed partial class MemoryRegion
         lock (System.TopologyLock)
         {
             _coalesced.Add(range);
-            System.NotifyCoalesced(this, range, add: true);
+            System.CoalescedRangeChanged(this, range, add: true);
             FlushCoalescedMmio = true;
         }
     }
@@ -648,41 +647,9 @@ public sealed partial class MemoryRegion
             {
                 CoalescedRange range = _coalesced[0];
                 _coalesced.RemoveAt(0);
-                System.NotifyCoalesced(this, range, add: false);
+                System.CoalescedRangeChanged(this, range, add: false);
             }
         }
-    }
-
-    /// <summary>
-    /// Finds what is rendered at <paramref name="address"/> (relative to this region) in the first
-    /// address space whose root is this region's outermost container (<c>memory_region_find</c>).
-    /// The result's <see cref="MemoryRegionSection.Region"/> is null when nothing is there or the
-    /// region is not in any address space.
-    /// </summary>
-    /// <param name="address">Offset inside this region.</param>
-    /// <param name="size">Size of the range to look up.</param>
-    public MemoryRegionSection Find(ulong address, ulong size)
-    {
-        lock (System.TopologyLock)
-        {
-            ulong addr = address + _address;
-            MemoryRegion root = this;
-            while (root.Container is { } c)
-            {
-                root = c;
-                addr += root._address;
-            }
-            AddressSpace? space = System.AddressSpaceWithRoot(root);
-            return space is null ? default : space.CurrentMap.Find(addr, size);
-        }
-    }
-
-    /// <summary>Whether something other than this region is rendered at <paramref name="address"/> (<c>memory_region_present</c>).</summary>
-    /// <param name="address">Offset inside this region.</param>
-    public bool IsPresent(ulong address)
-    {
-        MemoryRegion? mr = Find(address, 1).Region;
-        return mr is not null && mr != this;
     }
 
     // ------------------------------------------------------------------------------------------
@@ -772,7 +739,7 @@ public sealed partial class MemoryRegion
 
     private void EnsureRenderable(Action revert, string what)
     {
-        if (!FlatViewRenderer.Terminates(this, out string reason))
+        if (System.WhyUnrenderable(this) is { } reason)
         {
             revert();
             throw new MemoryTopologyException($"{what}: {reason}");

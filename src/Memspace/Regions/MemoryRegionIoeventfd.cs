@@ -1,3 +1,5 @@
+using Memspace.Core;
+
 namespace Memspace.Regions;
 
 /// <summary>

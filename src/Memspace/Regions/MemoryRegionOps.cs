@@ -1,3 +1,5 @@
+using Memspace.Core;
+
 namespace Memspace.Regions;
 
 /// <summary>Reads <paramref name="size"/> bytes at <paramref name="address"/> (relative to the region).</summary>

@@ -1,5 +1,3 @@
-using Memspace.Dispatch;
-using Memspace.Listeners;
 using Memspace.Regions;
 
 namespace Memspace.Rendering;
@@ -14,26 +12,20 @@ public sealed class FlatView
     private readonly FlatRange[] _ranges;
     private readonly ulong[] _starts;
     private readonly ulong[] _lastOffsets;
-    private readonly DispatchEntry[] _dispatch;
-    private int _mru;
 
-    internal FlatView(MemoryRegion? root, FlatRange[] ranges, long generation, bool honourSectionReadOnly = true)
+    internal FlatView(MemoryRegion? root, FlatRange[] ranges, long generation)
     {
         Root = root;
         _ranges = ranges;
         _starts = new ulong[ranges.Length];
         _lastOffsets = new ulong[ranges.Length];
-        _dispatch = new DispatchEntry[ranges.Length];
         for (int i = 0; i < ranges.Length; i++)
         {
             _starts[i] = ranges[i].Start;
             _lastOffsets[i] = (ulong)(ranges[i].Size - 1);
-            _dispatch[i] = DispatchEntry.For(ranges[i], honourSectionReadOnly);
         }
         Generation = generation;
     }
-
-    internal ReadOnlySpan<DispatchEntry> DispatchEntries => _dispatch;
 
     internal ulong StartOf(int index) => _starts[index];
 
@@ -45,44 +37,6 @@ public sealed class FlatView
     {
         int i = UpperBound(address);
         return i < _starts.Length ? _starts[i] : null;
-    }
-
-    /// <summary>
-    /// <see cref="IndexOf"/> behind a most-recently-used hint (QEMU's <c>mru_section</c>): checked
-    /// first, written only on a miss, so threads that keep hitting one range share a read-only line.
-    /// </summary>
-    internal int FindIndex(ulong address)
-    {
-        int i = _mru;
-        DispatchEntry[] d = _dispatch;
-        if ((uint)i < (uint)d.Length && address - d[i].Start <= d[i].LastOffset)
-        {
-            return i;
-        }
-        int j = IndexOf(address);
-        if (j >= 0)
-        {
-            _mru = j;
-        }
-        return j;
-    }
-
-    /// <summary>The dispatch entry for <paramref name="address"/>, or <see cref="DispatchEntry.Unassigned"/>.</summary>
-    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
-    internal ref readonly DispatchEntry EntryFor(ulong address)
-    {
-        int i = _mru;
-        DispatchEntry[] d = _dispatch;
-        if ((uint)i < (uint)d.Length)
-        {
-            ref readonly DispatchEntry e = ref d[i];
-            if (address - e.Start <= e.LastOffset)
-            {
-                return ref e;
-            }
-        }
-        int j = FindIndex(address);
-        return ref j >= 0 ? ref d[j] : ref DispatchEntry.Unassigned;
     }
 
     /// <summary>The physical root the view was rendered from, or null for the shared empty view.</summary>
@@ -117,13 +71,12 @@ public sealed class FlatView
     }
 
     /// <summary>
-    /// The section of the first range that intersects [<paramref name="address"/>,
-    /// <paramref name="address"/> + <paramref name="size"/>), clipped to that interval
-    /// (the lookup of <c>memory_region_find</c>); a default section when nothing intersects.
+    /// Index of the first range that intersects [<paramref name="address"/>, <paramref name="address"/> +
+    /// <paramref name="size"/>), or -1 (the lookup of <c>memory_region_find</c>).
     /// </summary>
     /// <param name="address">First address.</param>
     /// <param name="size">Size of the interval.</param>
-    public MemoryRegionSection Find(ulong address, ulong size)
+    public int FirstIntersecting(ulong address, ulong size)
     {
         UInt128 end = (UInt128)address + size;
         // First range whose end is beyond address.
@@ -132,16 +85,7 @@ public sealed class FlatView
         {
             i++;
         }
-        if (i >= _ranges.Length || _ranges[i].Start >= end || size == 0)
-        {
-            return default;
-        }
-        FlatRange fr = _ranges[i];
-        UInt128 start = UInt128.Max(address, fr.Start);
-        UInt128 stop = UInt128.Min(end, fr.End);
-        return new MemoryRegionSection(
-            fr.Region, this, fr.OffsetInRegion + (ulong)(start - fr.Start), stop - start, (ulong)start,
-            fr.ReadOnly, fr.NonVolatile, fr.Unmergeable);
+        return i >= _ranges.Length || _ranges[i].Start >= end || size == 0 ? -1 : i;
     }
 
     /// <summary>Index of the first range whose start is greater than <paramref name="address"/>.</summary>
@@ -149,7 +93,7 @@ public sealed class FlatView
     /// Branch-free: every step is a conditional move, so a lookup in a view of a thousand ranges costs
     /// ten predictable iterations instead of ten likely mispredicted branches.
     /// </remarks>
-    private int UpperBound(ulong address)
+    internal int UpperBound(ulong address)
     {
         ulong[] starts = _starts;
         int n = starts.Length;

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using Memspace.Kvm;
 using Memspace.Ram;
+using Memspace.Vcpus;
 
 namespace Memspace.Tracing;
 

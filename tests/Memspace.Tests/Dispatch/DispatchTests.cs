@@ -1,4 +1,5 @@
 using Memspace.Dispatch;
+using Memspace.Ram;
 using Memspace.Regions;
 
 namespace Memspace.Tests.Dispatch;
@@ -436,7 +437,7 @@ public class DispatchTests
         s.IoeventfdsHandledByAccelerator = true;
         space.StoreU16Le(0x1010, 5, U);
         Assert.True(e.TestAndClear());
-        using var fd = new Memspace.Interop.EventFd();
+        using var fd = new EventFdNotifier();
         mr.AddEventfd(0x20, 2, false, 0, fd);
         dev.Calls.Clear();
         space.StoreU16Le(0x1020, 1, U);

@@ -1,5 +1,6 @@
 using Iced.Intel;
 using Memspace.Kvm;
+using Memspace.Ram;
 using Memspace.Regions;
 using Memspace.Tests.Support;
 using static Iced.Intel.AssemblerRegisters;
@@ -184,18 +185,18 @@ public class KvmLiveTests
         var code = new MemoryStream();
         asm.Assemble(new StreamCodeWriter(code), 0x4000);
         g.Memory.WriteRom(0x4000, code.ToArray(), U);
-        var s = g.Vcpu.GetSregs();
-        var cs = new Memspace.Interop.KvmSegment { Base = 0, Limit = 0xffffffff, Selector = 0x08, Type = 11, Present = 1, Dpl = 0, Db = 0, S = 1, L = 1, G = 1 };
-        var ds = new Memspace.Interop.KvmSegment { Base = 0, Limit = 0xffffffff, Selector = 0x10, Type = 3, Present = 1, Dpl = 0, Db = 1, S = 1, L = 0, G = 1 };
+        var s = g.Vcpu.GetSystemRegisters();
+        var cs = new X86Segment { Base = 0, Limit = 0xffffffff, Selector = 0x08, Type = 11, Present = true, Dpl = 0, Db = false, S = true, L = true, G = true };
+        var ds = new X86Segment { Base = 0, Limit = 0xffffffff, Selector = 0x10, Type = 3, Present = true, Dpl = 0, Db = true, S = true, L = false, G = true };
         s.Cs = cs;
         s.Ds = s.Es = s.Fs = s.Gs = s.Ss = ds;
-        s.Gdt = new Memspace.Interop.KvmDtable { Base = 0x13000, Limit = 23 };
+        s.Gdt = new X86DescriptorTable(0x13000, 23);
         s.Cr3 = 0x10000;
         s.Cr4 = 1 << 5;                      // PAE
         s.Cr0 = 0x80000011;                  // PG | ET | PE
         s.Efer = (1 << 8) | (1 << 10);       // LME | LMA
-        g.Vcpu.SetSregs(s);
-        g.Vcpu.SetRegs(new Memspace.Interop.KvmRegs { Rip = 0x4000, Rflags = 2, Rsp = 0x8000 });
+        g.Vcpu.SetSystemRegisters(s);
+        g.Vcpu.SetRegisters(new X86Registers { Rip = 0x4000, Rflags = 2, Rsp = 0x8000 });
         VcpuStop stop = g.Vcpu.Run();
         Assert.True(stop.Reason == VcpuStopReason.Halted, stop.Detail);
         Assert.Equal(0x1122334455667788UL, g.Memory.LoadU64Le(0x3000, out _, U));

@@ -1,6 +1,7 @@
 using Memspace.Interop;
 using Memspace.Kvm;
 using Memspace.Printing;
+using Memspace.Ram;
 using Memspace.Regions;
 using Memspace.Tests.Support;
 
@@ -195,8 +196,12 @@ public class KvmSlotTests
         {
             m.Root.AddSubregion((ulong)i * 0x10000, regions[i]);
         }
-        var ex = Assert.Throws<KvmException>(() => m.Root.AddSubregion(0x30000, regions[3]));
+        // The listener's failure reaches the code that made the change, wrapped; the commit itself completed.
+        var ex = Assert.Throws<Memspace.Listeners.MemoryListenerException>(() => m.Root.AddSubregion(0x30000, regions[3]));
+        Assert.Equal("kvm-memory", ex.ListenerName);
+        Assert.IsType<KvmException>(ex.InnerException);
         Assert.Contains("all 3 slots (KVM_CAP_NR_MEMSLOTS) are in use", ex.Message);
+        Assert.Same(regions[3], m.Root.Subregions[0]);
         Assert.Equal(3, m.Kvm.MemoryListener.Slots.Count);
         Assert.Equal(3, m.Vm.Slots.Count);
         Assert.All(m.Kvm.MemoryListener.Slots, s => Assert.True(m.Vm.Slots.ContainsKey(s.KernelSlot)));
@@ -239,8 +244,8 @@ public class KvmSlotTests
         m.Root.AddSubregion(0xfe000000, mmio);
         MemoryRegion port = MemoryRegion.CreateIo(m.System, "port", 8, Build.DummyOps);
         m.Io.Root.AddSubregion(0xc000, port);
-        using var e1 = new EventFd();
-        using var e2 = new EventFd();
+        using var e1 = new EventFdNotifier();
+        using var e2 = new EventFdNotifier();
         mmio.AddEventfd(0x50, 4, true, 7, e1);
         port.AddEventfd(0x2, 2, false, 0, e2);
         port.RemoveEventfd(0x2, 2, false, 0, e2);

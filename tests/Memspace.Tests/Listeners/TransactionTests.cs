@@ -1,3 +1,4 @@
+using Memspace.Ram;
 using Memspace.Regions;
 using Memspace.Tests.Support;
 using static Memspace.Tests.Support.Build;
@@ -224,7 +225,7 @@ public class TransactionTests
             "l:eventfd_del 0x1010/4",
             "l:commit",
         ], rec.Log);
-        Assert.Null(rec.AddressSpace);
+        Assert.Null(s.AddressSpaceOf(rec));
         Assert.Empty(space.Listeners);
     }
 
@@ -410,7 +411,7 @@ public class TransactionTests
         {
             try
             {
-                root.AddSubregion(0x10000, R(root.System, "B", 0x1000));
+                root.AddSubregion(0x10000, R((MemorySystem)root.System, "B", 0x1000));
             }
             catch (Exception e)
             {

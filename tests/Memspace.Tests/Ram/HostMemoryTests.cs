@@ -157,10 +157,10 @@ public unsafe class HostMemoryTests
         }
         else
         {
-            var ex = Assert.Throws<HostCallException>(() => HostMemory.Anonymous(4 * Mib, hugePageSize: HostMemory.HugePage2M));
+            var ex = Assert.Throws<HostMemoryException>(() => HostMemory.Anonymous(4 * Mib, hugePageSize: HostMemory.HugePage2M));
             Assert.Contains("huge pages", ex.Message);
             Assert.Contains("nr_hugepages", ex.Message);
-            ex = Assert.Throws<HostCallException>(() => HostMemory.Memfd("huge", 2 * Mib, HostMemory.HugePage2M));
+            ex = Assert.Throws<HostMemoryException>(() => HostMemory.Memfd("huge", 2 * Mib, HostMemory.HugePage2M));
             Assert.Contains("huge pages", ex.Message);
         }
         Assert.Throws<ArgumentOutOfRangeException>(() => HostMemory.Anonymous(Mib, hugePageSize: 3 * Mib));

@@ -1,3 +1,4 @@
+using Memspace.Core;
 using Memspace.Regions;
 
 namespace Memspace.Machines.Devices;

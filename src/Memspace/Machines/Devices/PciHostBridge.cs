@@ -1,4 +1,5 @@
 using System.Buffers.Binary;
+using Memspace.Core;
 using Memspace.Regions;
 
 namespace Memspace.Machines.Devices;

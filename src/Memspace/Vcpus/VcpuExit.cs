@@ -1,6 +1,8 @@
-namespace Memspace.Kvm;
+using Memspace.Core;
 
-/// <summary>What made <c>KVM_RUN</c> return.</summary>
+namespace Memspace.Vcpus;
+
+/// <summary>What made a vCPU stop running guest code (for KVM: why <c>KVM_RUN</c> returned).</summary>
 public enum VcpuExitKind
 {
     /// <summary>Port I/O, served by the I/O address space.</summary>
@@ -18,7 +20,7 @@ public enum VcpuExitKind
     /// <summary>The hardware refused to enter the guest.</summary>
     FailEntry,
 
-    /// <summary>KVM could not handle something (under PVM: an instruction its emulator lacks).</summary>
+    /// <summary>The accelerator could not handle something (under PVM: an instruction its emulator lacks).</summary>
     InternalError,
 
     /// <summary>A system event (shutdown, reset, crash).</summary>
@@ -27,10 +29,10 @@ public enum VcpuExitKind
     /// <summary>The run was interrupted (a kick or a signal); nothing to serve.</summary>
     Interrupted,
 
-    /// <summary>An exit Memspace does not handle.</summary>
+    /// <summary>An exit Memspace does not handle, or one whose data made no sense.</summary>
     Unhandled,
 
-    /// <summary><c>KVM_RUN</c> itself failed.</summary>
+    /// <summary>Running the vCPU failed (<c>KVM_RUN</c> returned an error).</summary>
     Failed,
 }
 
@@ -42,11 +44,23 @@ public enum VcpuExitKind
 /// <param name="IsWrite">Whether the guest wrote (OUT, store).</param>
 /// <param name="Data">The first item's bytes, little-endian (written, or read back).</param>
 /// <param name="Result">What the address space answered.</param>
-/// <param name="Detail">A description for exits that end the run.</param>
-public sealed record VcpuExit(
+/// <param name="Detail">A description for exits that end the run or could not be served.</param>
+public readonly record struct VcpuExit(
     VcpuExitKind Kind, ulong Address = 0, uint Size = 0, uint Count = 0, bool IsWrite = false, ulong Data = 0,
     MemTxResult Result = MemTxResult.Ok, string? Detail = null)
 {
+    /// <summary>Why the run loop ends after this exit, or null when the guest goes on.</summary>
+    public VcpuStopReason? StopReason => Kind switch
+    {
+        VcpuExitKind.Halt => VcpuStopReason.Halted,
+        VcpuExitKind.Shutdown => VcpuStopReason.Shutdown,
+        VcpuExitKind.FailEntry => VcpuStopReason.FailEntry,
+        VcpuExitKind.InternalError => VcpuStopReason.InternalError,
+        VcpuExitKind.SystemEvent => VcpuStopReason.SystemEvent,
+        VcpuExitKind.Unhandled or VcpuExitKind.Failed => VcpuStopReason.Unhandled,
+        _ => null,
+    };
+
     /// <inheritdoc/>
     public override string ToString() => Kind switch
     {
@@ -55,33 +69,3 @@ public sealed record VcpuExit(
         _ => $"{Kind}{(Detail is null ? "" : ": " + Detail)}",
     };
 }
-
-/// <summary>Why a vCPU's run loop ended.</summary>
-public enum VcpuStopReason
-{
-    /// <summary>The guest executed HLT.</summary>
-    Halted,
-
-    /// <summary>Triple fault or shutdown.</summary>
-    Shutdown,
-
-    /// <summary>Entry failure.</summary>
-    FailEntry,
-
-    /// <summary>KVM internal error (for example an emulation failure under PVM).</summary>
-    InternalError,
-
-    /// <summary>System event (shutdown, reset, crash).</summary>
-    SystemEvent,
-
-    /// <summary>An exit Memspace does not handle, or a failed <c>KVM_RUN</c>.</summary>
-    Unhandled,
-
-    /// <summary><see cref="Vcpu.Stop"/> was called.</summary>
-    Stopped,
-}
-
-/// <summary>The end of a run.</summary>
-/// <param name="Reason">Why it ended.</param>
-/// <param name="Detail">A readable description.</param>
-public sealed record VcpuStop(VcpuStopReason Reason, string Detail);

@@ -1,4 +1,4 @@
-namespace Memspace;
+namespace Memspace.Ram;
 
 /// <summary>
 /// Clients of dirty-memory tracking (QEMU's <c>DIRTY_MEMORY_*</c>); each has its own bitmap, and

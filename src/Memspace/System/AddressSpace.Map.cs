@@ -1,7 +1,6 @@
 using System.Runtime.InteropServices;
+using Memspace.Core;
 using Memspace.Dispatch;
-using Memspace.Ram;
-using Memspace.Rendering;
 
 namespace Memspace;
 
@@ -39,11 +38,11 @@ public sealed partial class AddressSpace
             return null;
         }
         using Rcu.ReadSection rcu = Rcu.Read();
-        FlatView view = CurrentMap;
+        DispatchTable view = Dispatch;
         int idx = view.FindIndex(address);
         if (idx >= 0)
         {
-            ref readonly DispatchEntry e = ref view.DispatchEntries[idx];
+            ref readonly DispatchEntry e = ref view.Entries[idx];
             bool direct = isWrite ? e.DirectWrite(attrs) : e.DirectRead;
             if (direct && e.Block is { } block && !(attrs.Memory && !e.Region.IsRam))
             {
@@ -59,7 +58,7 @@ public sealed partial class AddressSpace
                 return new MappedMemory(this, address, block.Host + (nint)offset, mapped, isWrite, attrs, e.Region, offset, block);
             }
         }
-        ulong grant = ReserveBounce(Math.Min(length, idx >= 0 && view.DispatchEntries[idx].Region.IsRam ? view.LastOf(idx) - address + 1 : length));
+        ulong grant = ReserveBounce(Math.Min(length, idx >= 0 && view.Entries[idx].Region.IsRam ? view.LastOf(idx) - address + 1 : length));
         if (grant == 0)
         {
             return null;
@@ -181,9 +180,9 @@ public sealed partial class AddressSpace
     /// QEMU's <c>flatview_extend_translation</c>: how far a direct mapping that starts in range
     /// <paramref name="idx"/> can go while the next ranges continue the same region at contiguous offsets.
     /// </summary>
-    private static ulong ExtendTranslation(FlatView view, int idx, ulong address, ulong length, bool isWrite, MemTxAttrs attrs)
+    private static ulong ExtendTranslation(DispatchTable view, int idx, ulong address, ulong length, bool isWrite, MemTxAttrs attrs)
     {
-        ReadOnlySpan<DispatchEntry> entries = view.DispatchEntries;
+        ReadOnlySpan<DispatchEntry> entries = view.Entries;
         DispatchEntry first = entries[idx];
         ulong done = Math.Min(length, view.LastOf(idx) - address + 1);
         ulong nextOffset = first.OffsetInRegion + (address - view.StartOf(idx)) + done;

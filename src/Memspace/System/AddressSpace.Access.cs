@@ -1,8 +1,8 @@
 using System.Buffers.Binary;
 using System.Runtime.CompilerServices;
+using Memspace.Core;
 using Memspace.Dispatch;
 using Memspace.Regions;
-using Memspace.Rendering;
 
 namespace Memspace;
 
@@ -33,7 +33,7 @@ public sealed partial class AddressSpace
     public MemTxResult Read(ulong address, Span<byte> buffer, MemTxAttrs attrs)
     {
         using Rcu.ReadSection rcu = Rcu.Read();
-        return ReadIn(CurrentMap, address, buffer, attrs);
+        return ReadIn(Dispatch, address, buffer, attrs);
     }
 
     /// <summary>Reads with unspecified attributes.</summary>
@@ -48,7 +48,7 @@ public sealed partial class AddressSpace
     public MemTxResult Write(ulong address, ReadOnlySpan<byte> buffer, MemTxAttrs attrs)
     {
         using Rcu.ReadSection rcu = Rcu.Read();
-        return WriteIn(CurrentMap, address, buffer, attrs);
+        return WriteIn(Dispatch, address, buffer, attrs);
     }
 
     /// <summary>Writes with unspecified attributes.</summary>
@@ -66,7 +66,7 @@ public sealed partial class AddressSpace
     public MemTxResult WriteRom(ulong address, ReadOnlySpan<byte> buffer, MemTxAttrs attrs)
     {
         using Rcu.ReadSection rcu = Rcu.Read();
-        FlatView view = CurrentMap;
+        DispatchTable view = Dispatch;
         int pos = 0;
         while (pos < buffer.Length)
         {
@@ -79,7 +79,7 @@ public sealed partial class AddressSpace
                 continue;
             }
             int n = ClampToRange(view, idx, a, remaining);
-            ref readonly DispatchEntry e = ref view.DispatchEntries[idx];
+            ref readonly DispatchEntry e = ref view.Entries[idx];
             if (e.RomLoadable)
             {
                 CopyToHost(in e, view.StartOf(idx), a, buffer.Slice(pos, n));
@@ -120,7 +120,7 @@ public sealed partial class AddressSpace
     public bool AccessValid(ulong address, ulong length, bool isWrite, MemTxAttrs attrs)
     {
         using Rcu.ReadSection rcu = Rcu.Read();
-        FlatView view = CurrentMap;
+        DispatchTable view = Dispatch;
         ulong done = 0;
         while (done < length)
         {
@@ -131,7 +131,7 @@ public sealed partial class AddressSpace
             {
                 return false;
             }
-            ref readonly DispatchEntry e = ref view.DispatchEntries[idx];
+            ref readonly DispatchEntry e = ref view.Entries[idx];
             bool direct = isWrite ? e.DirectWrite(attrs) : e.DirectRead;
             ulong xlat = e.OffsetInRegion + (a - view.StartOf(idx));
             ulong l;
@@ -202,21 +202,20 @@ public sealed partial class AddressSpace
     /// goes to <see cref="LoadSlow"/>.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private unsafe ulong Load(ulong address, uint size, bool bigEndian, out MemTxResult result, MemTxAttrs attrs)
+    private ulong Load(ulong address, uint size, bool bigEndian, out MemTxResult result, MemTxAttrs attrs)
     {
         Rcu.ReaderRecord rcu = Rcu.Enter();
-        ref readonly DispatchEntry e = ref CurrentMap.EntryFor(address);
+        ref readonly DispatchEntry e = ref Dispatch.EntryFor(address);
         ulong offset = address - e.Start;
         if (e.DirectRead && e.LastOffset - offset >= size - 1 && !attrs.Memory)
         {
-            byte* p = (byte*)(e.Host + (nint)offset);
-            ulong v = size switch
+            ulong v;
+            // SAFETY: DirectRead entries have host memory for the whole range; offset + size - 1 is
+            // inside it (checked above), and the RCU read section keeps the block mapped until Exit.
+            unsafe
             {
-                1 => *p,
-                2 => Unsafe.ReadUnaligned<ushort>(p),
-                4 => Unsafe.ReadUnaligned<uint>(p),
-                _ => Unsafe.ReadUnaligned<ulong>(p),
-            };
+                v = HostAccess.Load((byte*)(e.Host + (nint)offset), size);
+            }
             Rcu.Exit(rcu);
             result = MemTxResult.Ok;
             return bigEndian ? Swap(v, size) : v;
@@ -246,14 +245,14 @@ public sealed partial class AddressSpace
     private ulong LoadSlow(ulong address, uint size, bool bigEndian, out MemTxResult result, MemTxAttrs attrs)
     {
         using Rcu.ReadSection rcu = Rcu.Read();
-        FlatView view = CurrentMap;
+        DispatchTable view = Dispatch;
         int idx = view.FindIndex(address);
         if (idx < 0)
         {
             result = Unassigned(address, size, false);
             return 0;
         }
-        ref readonly DispatchEntry e = ref view.DispatchEntries[idx];
+        ref readonly DispatchEntry e = ref view.Entries[idx];
         ulong offset = address - e.Start;
         if (attrs.Memory && !e.Region.IsRam)
         {
@@ -275,21 +274,19 @@ public sealed partial class AddressSpace
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private unsafe MemTxResult Store(ulong address, ulong value, uint size, bool bigEndian, MemTxAttrs attrs)
+    private MemTxResult Store(ulong address, ulong value, uint size, bool bigEndian, MemTxAttrs attrs)
     {
         Rcu.ReaderRecord rcu = Rcu.Enter();
-        ref readonly DispatchEntry e = ref CurrentMap.EntryFor(address);
+        ref readonly DispatchEntry e = ref Dispatch.EntryFor(address);
         ulong offset = address - e.Start;
         if (e.DirectWritable && e.LastOffset - offset >= size - 1 && e.DirtyMask == 0)
         {
             ulong v = bigEndian ? Swap(value, size) : value;
-            byte* p = (byte*)(e.Host + (nint)offset);
-            switch (size)
+            // SAFETY: DirectWritable entries have writable host memory for the whole range; offset +
+            // size - 1 is inside it (checked above), and the RCU read section keeps it mapped until Exit.
+            unsafe
             {
-                case 1: *p = (byte)v; break;
-                case 2: Unsafe.WriteUnaligned(p, (ushort)v); break;
-                case 4: Unsafe.WriteUnaligned(p, (uint)v); break;
-                default: Unsafe.WriteUnaligned(p, v); break;
+                HostAccess.Store((byte*)(e.Host + (nint)offset), v, size);
             }
             Rcu.Exit(rcu);
             return MemTxResult.Ok;
@@ -315,16 +312,16 @@ public sealed partial class AddressSpace
         }
     }
 
-    private unsafe MemTxResult StoreSlow(ulong address, ulong value, uint size, bool bigEndian, MemTxAttrs attrs)
+    private MemTxResult StoreSlow(ulong address, ulong value, uint size, bool bigEndian, MemTxAttrs attrs)
     {
         using Rcu.ReadSection rcu = Rcu.Read();
-        FlatView view = CurrentMap;
+        DispatchTable view = Dispatch;
         int idx = view.FindIndex(address);
         if (idx < 0)
         {
             return Unassigned(address, size, true);
         }
-        ref readonly DispatchEntry e = ref view.DispatchEntries[idx];
+        ref readonly DispatchEntry e = ref view.Entries[idx];
         ulong offset = address - e.Start;
         if (attrs.Memory && !e.Region.IsRam)
         {
@@ -334,10 +331,11 @@ public sealed partial class AddressSpace
         {
             // RAM that logs dirty pages, or a debug write into read-only RAM.
             ulong v = bigEndian ? Swap(value, size) : value;
-            byte* p = (byte*)(e.Host + (nint)offset);
-            for (int i = 0; i < size; i++)
+            // SAFETY: the entry has writable host memory for the whole range, offset + size - 1 is
+            // inside it (checked above), and the caller's RCU read section keeps it mapped.
+            unsafe
             {
-                p[i] = (byte)(v >> (8 * i));
+                HostAccess.Store((byte*)(e.Host + (nint)offset), v, size);
             }
             MarkDirty(in e, offset, size);
             return MemTxResult.Ok;
@@ -354,7 +352,7 @@ public sealed partial class AddressSpace
     };
 
     /// <summary>QEMU's <c>flatview_read_continue</c>.</summary>
-    internal MemTxResult ReadIn(FlatView view, ulong address, Span<byte> buffer, MemTxAttrs attrs)
+    internal MemTxResult ReadIn(DispatchTable view, ulong address, Span<byte> buffer, MemTxAttrs attrs)
     {
         MemTxResult result = MemTxResult.Ok;
         Span<byte> bytes = stackalloc byte[8];
@@ -372,7 +370,7 @@ public sealed partial class AddressSpace
                 pos += gap;
                 continue;
             }
-            ref readonly DispatchEntry e = ref view.DispatchEntries[idx];
+            ref readonly DispatchEntry e = ref view.Entries[idx];
             ulong offset = a - view.StartOf(idx);
             if (attrs.Memory && !e.Region.IsRam)
             {
@@ -399,7 +397,7 @@ public sealed partial class AddressSpace
     }
 
     /// <summary>QEMU's <c>flatview_write_continue</c>.</summary>
-    internal MemTxResult WriteIn(FlatView view, ulong address, ReadOnlySpan<byte> buffer, MemTxAttrs attrs)
+    internal MemTxResult WriteIn(DispatchTable view, ulong address, ReadOnlySpan<byte> buffer, MemTxAttrs attrs)
     {
         MemTxResult result = MemTxResult.Ok;
         Span<byte> bytes = stackalloc byte[8];
@@ -416,7 +414,7 @@ public sealed partial class AddressSpace
                 pos += gap;
                 continue;
             }
-            ref readonly DispatchEntry e = ref view.DispatchEntries[idx];
+            ref readonly DispatchEntry e = ref view.Entries[idx];
             ulong offset = a - view.StartOf(idx);
             if (attrs.Memory && !e.Region.IsRam)
             {
@@ -443,14 +441,14 @@ public sealed partial class AddressSpace
     }
 
     /// <summary>Bytes from <paramref name="a"/> to the end of range <paramref name="idx"/>, at most <paramref name="remaining"/>.</summary>
-    private static int ClampToRange(FlatView view, int idx, ulong a, int remaining)
+    private static int ClampToRange(DispatchTable view, int idx, ulong a, int remaining)
     {
         ulong left = view.LastOf(idx) - a;
         return left >= (ulong)(remaining - 1) ? remaining : (int)left + 1;
     }
 
     /// <summary>Bytes from <paramref name="a"/> to the next range (nothing is mapped there), at most <paramref name="remaining"/>.</summary>
-    private static int GapLength(FlatView view, ulong a, int remaining)
+    private static int GapLength(DispatchTable view, ulong a, int remaining)
     {
         if (view.NextStart(a) is { } next)
         {
@@ -480,9 +478,12 @@ public sealed partial class AddressSpace
         return MemTxResult.AccessError;
     }
 
+    // SAFETY: callers pass an entry with host memory and an offset and length that stay inside its
+    // range (ClampToRange); they hold an RCU read section, which keeps the block mapped.
     private static unsafe void CopyFromHost(in DispatchEntry e, ulong offset, Span<byte> destination)
         => new ReadOnlySpan<byte>((void*)(e.Host + (nint)offset), destination.Length).CopyTo(destination);
 
+    // SAFETY: as CopyFromHost, for an entry whose host memory may be written (RomLoadable or DirectWrite).
     private unsafe void CopyToHost(in DispatchEntry e, ulong rangeStart, ulong a, ReadOnlySpan<byte> source)
     {
         ulong offset = a - rangeStart;

@@ -1,3 +1,4 @@
+using Memspace.Dispatch;
 using Memspace.Listeners;
 using Memspace.Regions;
 using Memspace.Rendering;
@@ -11,7 +12,7 @@ namespace Memspace;
 /// </summary>
 public sealed partial class AddressSpace
 {
-    private FlatView? _currentMap;
+    private DispatchTable? _dispatch;
 
     internal AddressSpace(MemorySystem system, MemoryRegion root, string name)
     {
@@ -45,7 +46,10 @@ public sealed partial class AddressSpace
     }
 
     /// <summary>The current view (QEMU's <c>current_map</c>). Lock-free; the object is immutable.</summary>
-    public FlatView CurrentMap => Volatile.Read(ref _currentMap)!;
+    public FlatView CurrentMap => Volatile.Read(ref _dispatch)!.View;
+
+    /// <summary>The dispatch table of the current view, for guest accesses.</summary>
+    internal DispatchTable Dispatch => Volatile.Read(ref _dispatch)!;
 
     /// <summary>The listeners registered with this address space, in ascending priority order.</summary>
     public IReadOnlyList<MemoryListener> Listeners => ListenerList;
@@ -60,7 +64,7 @@ public sealed partial class AddressSpace
 
     internal MemoryRegionIoeventfd[] IoeventfdArray { get; set; } = [];
 
-    internal FlatView? CurrentMapOrNull => _currentMap;
+    internal DispatchTable? DispatchOrNull => _dispatch;
 
     /// <summary>
     /// Registers <paramref name="listener"/> (<c>memory_listener_register</c>). The listener alone is
@@ -82,15 +86,7 @@ public sealed partial class AddressSpace
     public void UnregisterListener(MemoryListener listener)
     {
         ArgumentNullException.ThrowIfNull(listener);
-        if (listener.AddressSpace != this)
-        {
-            if (listener.AddressSpace is null)
-            {
-                return;
-            }
-            throw new InvalidOperationException($"listener '{listener.Name}' is registered with '{listener.AddressSpace.Name}', not '{Name}'");
-        }
-        System.Unregister(listener);
+        System.Unregister(listener, this);
     }
 
     /// <summary>
@@ -107,7 +103,7 @@ public sealed partial class AddressSpace
         IsDestroyed = true;
     }
 
-    internal void Publish(FlatView view) => Volatile.Write(ref _currentMap, view);
+    internal void Publish(DispatchTable table) => Volatile.Write(ref _dispatch, table);
 
     /// <inheritdoc/>
     public override string ToString() => $"AddressSpace '{Name}' (root: {Root.Name})";

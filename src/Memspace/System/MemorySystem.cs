@@ -1,3 +1,5 @@
+using Memspace.Core;
+using Memspace.Dispatch;
 using Memspace.Listeners;
 using Memspace.Ram;
 using Memspace.Regions;
@@ -6,55 +8,53 @@ using Memspace.Rendering;
 namespace Memspace;
 
 /// <summary>
-/// The memory system of one machine: its address spaces, listeners, transaction state and
-/// rendered views. It holds what QEMU keeps in globals (<c>address_spaces</c>,
-/// <c>memory_listeners</c>, <c>flat_views</c>, the transaction depth and pending flags).
+/// The memory system of one machine: its address spaces, listeners and rendered views, and the one
+/// place where a commit is carried out. It holds what QEMU keeps in globals (<c>address_spaces</c>,
+/// <c>memory_listeners</c>, <c>flat_views</c>); the region graph's lock and transaction state come
+/// from <see cref="RegionGraph"/>.
 /// </summary>
 /// <remarks>
 /// <para>
 /// Every change to the region graph runs under the topology lock (QEMU's BQL plays this role) and
 /// inside a transaction. Transactions nest; only the outermost commit renders new
-/// <see cref="FlatView"/>s, one per distinct physical root, and diffs them for listeners. A commit
-/// with nothing pending does nothing at all.
+/// <see cref="FlatView"/>s, one per distinct physical root, builds their dispatch tables, diffs them
+/// for listeners and publishes them. A commit with nothing pending does nothing at all.
 /// </para>
 /// <para>
 /// Readers of <see cref="AddressSpace.CurrentMap"/> take no lock: views are immutable and published
 /// atomically.
 /// </para>
 /// </remarks>
-public sealed class MemorySystem : IDisposable
+public sealed class MemorySystem : RegionGraph, IDisposable
 {
     private readonly List<AddressSpace> _addressSpaces = [];
     private readonly List<MemoryListener> _listeners = [];
-    private readonly FlatView _emptyView;
-    private Dictionary<MemoryRegion, FlatView> _flatViews = new(ReferenceEqualityComparer.Instance);
-    private int _depth;
-    private bool _updatePending;
-    private bool _ioeventfdUpdatePending;
-    private bool _committing;
+    private readonly Dictionary<MemoryListener, AddressSpace> _registrations = new(ReferenceEqualityComparer.Instance);
+    private readonly DispatchTable _empty;
+    private Dictionary<MemoryRegion, DispatchTable> _flatViews = new(ReferenceEqualityComparer.Instance);
+    private ListenerFailures _failures = new();
     private long _generation;
 
     /// <summary>Creates an empty memory system.</summary>
     /// <param name="options">Behaviour switches; null for the defaults.</param>
     public MemorySystem(MemorySystemOptions? options = null)
+        : base(Validate(options ?? new MemorySystemOptions()).TargetPageBits, (options ?? new MemorySystemOptions()).AllocateRam)
     {
         Options = options ?? new MemorySystemOptions();
-        if (Options.TargetPageBits is < 10 or > 16)
-        {
-            throw new ArgumentOutOfRangeException(nameof(options), Options.TargetPageBits, "TargetPageBits is between 10 (1 KiB pages) and 16");
-        }
-        RamList = new RamList(Options.TargetPageBits);
-        _emptyView = new FlatView(null, [], 0);
+        _empty = new DispatchTable(new FlatView(null, [], 0), Options.HonourSectionReadOnly);
     }
 
-    /// <summary>The lock that serialises topology changes and listener callbacks (QEMU's BQL).</summary>
-    internal Lock TopologyLock { get; } = new();
+    private static MemorySystemOptions Validate(MemorySystemOptions options)
+    {
+        if (options.TargetPageBits is < 10 or > 16)
+        {
+            throw new ArgumentOutOfRangeException(nameof(options), options.TargetPageBits, "TargetPageBits is between 10 (1 KiB pages) and 16");
+        }
+        return options;
+    }
 
     /// <summary>Behaviour switches.</summary>
     public MemorySystemOptions Options { get; }
-
-    /// <summary>The RAMBlocks and dirty bitmaps (QEMU's <c>ram_list</c>).</summary>
-    public RamList RamList { get; }
 
     /// <summary>The address spaces, in creation order.</summary>
     public IReadOnlyList<AddressSpace> AddressSpaces => _addressSpaces;
@@ -63,25 +63,10 @@ public sealed class MemorySystem : IDisposable
     public IReadOnlyList<MemoryListener> Listeners => _listeners;
 
     /// <summary>The shared view of every address space whose root renders nothing.</summary>
-    public FlatView EmptyFlatView => _emptyView;
-
-    /// <summary>Current transaction nesting depth (0 outside transactions).</summary>
-    public int TransactionDepth => _depth;
-
-    /// <summary>The global dirty-tracking reasons that are active.</summary>
-    public GlobalDirtyFlags GlobalDirtyTracking { get; private set; }
+    public FlatView EmptyFlatView => _empty.View;
 
     /// <summary>Number of topology commits so far (a commit that changed nothing is not counted).</summary>
     public long CommitCount { get; private set; }
-
-    /// <summary>
-    /// Guest errors (QEMU's <c>-d guest_errors</c>): accesses a region rejected. Raised on the accessing
-    /// thread; keep handlers cheap.
-    /// </summary>
-    public event Action<string>? GuestError;
-
-    /// <summary>Warnings (QEMU's <c>warn_report</c>), for example a blocked re-entrant device access.</summary>
-    public event Action<string>? Warning;
 
     /// <summary>
     /// Raised at the end of every outermost commit that changed the topology, after the listeners'
@@ -91,32 +76,20 @@ public sealed class MemorySystem : IDisposable
     public event Action<long>? TopologyCommitted;
 
     /// <summary>
-    /// Raised when a region is mapped, unmapped, moved, enabled or disabled, with QEMU's name for the
-    /// call. Handlers run under the topology lock, before the change is committed, and must not change
-    /// the topology.
-    /// </summary>
-    public event Action<MemoryRegion, string>? RegionChanged;
-
-    internal void NotifyRegionChanged(MemoryRegion region, string what) => RegionChanged?.Invoke(region, what);
-
-    /// <summary>
-    /// Whether an accelerator signals eventfd-backed ioeventfds itself (KVM does, in the kernel). A
-    /// write that reaches Memspace and matches an ioeventfd the accelerator does not handle signals
-    /// it instead of calling the device, as QEMU does under TCG.
-    /// </summary>
-    public bool IoeventfdsHandledByAccelerator { get; set; }
-
-    internal bool GuestErrorsEnabled => GuestError is not null;
-
-    internal void ReportGuestError(string message) => GuestError?.Invoke(message);
-
-    internal void ReportWarning(string message) => Warning?.Invoke(message);
-
-    /// <summary>
     /// The accelerator asked by <c>info mtree -f</c> which ranges it maps directly (QEMU's
     /// <c>has_memory</c>); null without one.
     /// </summary>
     public IMemoryAccelerator? Accelerator { get; set; }
+
+    /// <summary>The address space <paramref name="listener"/> is registered with, or null.</summary>
+    /// <param name="listener">A listener.</param>
+    public AddressSpace? AddressSpaceOf(MemoryListener listener)
+    {
+        lock (TopologyLock)
+        {
+            return _registrations.GetValueOrDefault(listener);
+        }
+    }
 
     // ------------------------------------------------------------------------------------------
     // Address spaces
@@ -147,6 +120,7 @@ public sealed class MemorySystem : IDisposable
             }
             SetFlatView(space);
             UpdateIoeventfds(space);
+            _failures.ThrowIfAny();
             return space;
         }
     }
@@ -178,118 +152,38 @@ public sealed class MemorySystem : IDisposable
     }
 
     // ------------------------------------------------------------------------------------------
-    // Transactions
+    // Commit
     // ------------------------------------------------------------------------------------------
 
-    /// <summary>
-    /// Starts a transaction (<c>memory_region_transaction_begin</c>): takes the topology lock and
-    /// defers rendering until the matching outermost <see cref="CommitTransaction"/>, which must be
-    /// called on the same thread.
-    /// </summary>
-    public void BeginTransaction()
+    internal override void Commit(bool topology)
     {
-        TopologyLock.Enter();
-        if (_committing)
+        if (topology)
         {
-            TopologyLock.Exit();
-            throw new InvalidOperationException("a memory listener tried to change the topology from inside a commit; defer the change until the commit has finished");
-        }
-        _depth++;
-    }
-
-    /// <summary>
-    /// Ends a transaction (<c>memory_region_transaction_commit</c>). At the outermost level, if the
-    /// topology changed, every view is rendered again and every listener sees one
-    /// begin ... commit bracket with the differences; if only ioeventfds changed, only the
-    /// ioeventfd differences are reported.
-    /// </summary>
-    public void CommitTransaction()
-    {
-        if (!TopologyLock.IsHeldByCurrentThread || _depth == 0)
-        {
-            throw new InvalidOperationException("CommitTransaction without a matching BeginTransaction on this thread");
-        }
-        try
-        {
-            if (--_depth == 0)
+            CommitCount++;
+            ResetFlatViews();
+            foreach (MemoryListener l in _listeners)
             {
-                CommitPending();
+                ListenerReplay.Call(l, "begin", _failures, static l => l.Begin());
+            }
+            foreach (AddressSpace space in _addressSpaces)
+            {
+                SetFlatView(space);
+                UpdateIoeventfds(space);
+            }
+            foreach (MemoryListener l in _listeners)
+            {
+                ListenerReplay.Call(l, "commit", _failures, static l => l.Commit());
+            }
+            TopologyCommitted?.Invoke(CommitCount);
+        }
+        else
+        {
+            foreach (AddressSpace space in _addressSpaces)
+            {
+                UpdateIoeventfds(space);
             }
         }
-        finally
-        {
-            TopologyLock.Exit();
-        }
-    }
-
-    /// <summary>Begins a transaction that is committed when the returned value is disposed.</summary>
-    /// <example><code>using (system.Transaction()) { a.SetEnabled(false); b.SetEnabled(true); }</code></example>
-    public MemoryTransaction Transaction()
-    {
-        BeginTransaction();
-        return new MemoryTransaction(this);
-    }
-
-    internal void MarkTopologyChanged(bool pending) => _updatePending |= pending;
-
-    /// <summary>The topology-pending flag, so that a refused change can be undone without a commit.</summary>
-    internal bool SnapshotPending() => _updatePending;
-
-    internal void RestorePending(bool pending) => _updatePending = pending;
-
-    internal void MarkIoeventfdsChanged(bool pending) => _ioeventfdUpdatePending |= pending;
-
-    private void CheckNotCommitting()
-    {
-        if (_committing)
-        {
-            throw new InvalidOperationException("a memory listener tried to change the topology from inside a commit; defer the change until the commit has finished");
-        }
-    }
-
-    private void CommitPending()
-    {
-        if (!_updatePending && !_ioeventfdUpdatePending)
-        {
-            return;
-        }
-        _committing = true;
-        try
-        {
-            if (_updatePending)
-            {
-                _updatePending = false;
-                _ioeventfdUpdatePending = false;
-                CommitCount++;
-                ResetFlatViews();
-                foreach (MemoryListener l in _listeners)
-                {
-                    l.Begin();
-                }
-                foreach (AddressSpace space in _addressSpaces)
-                {
-                    SetFlatView(space);
-                    UpdateIoeventfds(space);
-                }
-                foreach (MemoryListener l in _listeners)
-                {
-                    l.Commit();
-                }
-                TopologyCommitted?.Invoke(CommitCount);
-            }
-            else
-            {
-                _ioeventfdUpdatePending = false;
-                foreach (AddressSpace space in _addressSpaces)
-                {
-                    UpdateIoeventfds(space);
-                }
-            }
-        }
-        finally
-        {
-            _committing = false;
-        }
+        _failures.ThrowIfAny();
     }
 
     // ------------------------------------------------------------------------------------------
@@ -369,30 +263,15 @@ public sealed class MemorySystem : IDisposable
         return null;
     }
 
-    /// <summary>
-    /// The effective dirty-log mask of a region (<c>memory_region_get_dirty_log_mask</c>): its own
-    /// VGA bit, plus the migration bit while global dirty tracking is on and the region has
-    /// migratable RAM.
-    /// </summary>
-    internal byte EffectiveDirtyLogMask(MemoryRegion mr)
-    {
-        byte mask = mr.OwnDirtyLogMask;
-        if (GlobalDirtyTracking != GlobalDirtyFlags.None && mr.HasMigratableRam)
-        {
-            mask |= 1 << (int)DirtyMemoryClient.Migration;
-        }
-        return mask;
-    }
-
-    private FlatView Render(MemoryRegion physRoot)
+    private DispatchTable Render(MemoryRegion physRoot)
     {
         FlatRange[] ranges = FlatViewRenderer.Render(physRoot, EffectiveDirtyLogMask);
-        return new FlatView(physRoot, ranges, ++_generation, Options.HonourSectionReadOnly);
+        return new DispatchTable(new FlatView(physRoot, ranges, ++_generation), Options.HonourSectionReadOnly);
     }
 
     private void ResetFlatViews()
     {
-        var views = new Dictionary<MemoryRegion, FlatView>(ReferenceEqualityComparer.Instance);
+        var views = new Dictionary<MemoryRegion, DispatchTable>(ReferenceEqualityComparer.Instance);
         foreach (AddressSpace space in _addressSpaces)
         {
             MemoryRegion? physRoot = GetFlatViewRoot(space.Root);
@@ -406,26 +285,32 @@ public sealed class MemorySystem : IDisposable
 
     private void SetFlatView(AddressSpace space)
     {
-        FlatView? old = space.CurrentMapOrNull;
+        DispatchTable? old = space.DispatchOrNull;
         MemoryRegion? physRoot = GetFlatViewRoot(space.Root);
-        FlatView next = physRoot is null ? _emptyView : _flatViews[physRoot];
+        DispatchTable next = physRoot is null ? _empty : _flatViews[physRoot];
         if (old == next)
         {
             return;
         }
-        if (space.Listeners.Count > 0)
+        if (space.ListenerList.Count > 0)
         {
-            TopologyDiff.Report(space, old ?? _emptyView, next);
+            TopologyDiff.Report(space.ListenerList, (old ?? _empty).View, next.View, _failures);
         }
         space.Publish(next);
     }
 
-    private static void UpdateIoeventfds(AddressSpace space)
+    private void UpdateIoeventfds(AddressSpace space)
     {
-        MemoryRegionIoeventfd[] next = IoeventfdDiff.Collect(space.CurrentMap);
-        IoeventfdDiff.Report(space, space.IoeventfdArray, next);
+        FlatView view = space.CurrentMap;
+        MemoryRegionIoeventfd[] next = IoeventfdDiff.Collect(view);
+        IoeventfdDiff.Report(space.ListenerList, view, space.IoeventfdArray, next, _failures);
         space.IoeventfdArray = next;
     }
+
+    internal override string? WhyUnrenderable(MemoryRegion from)
+        => FlatViewRenderer.Terminates(from, out string reason) ? null : reason;
+
+    internal override string? AddressSpaceRootedAt(MemoryRegion mr) => AddressSpaceWithRoot(mr)?.Name;
 
     // ------------------------------------------------------------------------------------------
     // Listeners
@@ -436,7 +321,7 @@ public sealed class MemorySystem : IDisposable
         lock (TopologyLock)
         {
             CheckNotCommitting();
-            if (listener.AddressSpace is { } current)
+            if (_registrations.TryGetValue(listener, out AddressSpace? current))
             {
                 throw new InvalidOperationException($"listener '{listener.Name}' is already registered with address space '{current.Name}'");
             }
@@ -444,26 +329,33 @@ public sealed class MemorySystem : IDisposable
             {
                 throw new InvalidOperationException($"address space '{space.Name}' has been destroyed");
             }
-            listener.AddressSpace = space;
+            _registrations[listener] = space;
             InsertByPriority(_listeners, listener);
             InsertByPriority(space.ListenerList, listener);
-            ListenerReplay.Add(this, listener, space);
+            RunCommitting(() => ListenerReplay.Add(listener, space.CurrentMap, space.IoeventfdArray,
+                GlobalDirtyTracking != GlobalDirtyFlags.None, Options.ReplayIoeventfdsAndCoalescing, _failures));
+            _failures.ThrowIfAny();
         }
     }
 
-    internal void Unregister(MemoryListener listener)
+    internal void Unregister(MemoryListener listener, AddressSpace space)
     {
         lock (TopologyLock)
         {
             CheckNotCommitting();
-            if (listener.AddressSpace is not { } space)
+            if (!_registrations.TryGetValue(listener, out AddressSpace? current))
             {
                 return;
             }
-            ListenerReplay.Remove(this, listener, space);
+            if (current != space)
+            {
+                throw new InvalidOperationException($"listener '{listener.Name}' is registered with '{current.Name}', not '{space.Name}'");
+            }
+            RunCommitting(() => ListenerReplay.Remove(listener, space.CurrentMap, space.IoeventfdArray, Options.ReplayIoeventfdsAndCoalescing, _failures));
             _listeners.Remove(listener);
             space.ListenerList.Remove(listener);
-            listener.AddressSpace = null;
+            _registrations.Remove(listener);
+            _failures.ThrowIfAny();
         }
     }
 
@@ -476,6 +368,10 @@ public sealed class MemorySystem : IDisposable
         }
         list.Insert(i, listener);
     }
+
+    /// <summary>Every registered listener with the current view of its address space, in priority order.</summary>
+    private List<(MemoryListener, FlatView)> ListenersWithViews()
+        => _listeners.Select(l => (l, _registrations[l].CurrentMap)).ToList();
 
     // ------------------------------------------------------------------------------------------
     // Dirty logging and coalesced MMIO
@@ -503,19 +399,14 @@ public sealed class MemorySystem : IDisposable
         GlobalDirtyTracking |= flags;
         if (old == GlobalDirtyFlags.None)
         {
-            _committing = true;
-            try
+            RunCommitting(() =>
             {
                 foreach (MemoryListener l in _listeners)
                 {
-                    l.LogGlobalStart();
+                    ListenerReplay.Call(l, "log_global_start", _failures, static l => l.LogGlobalStart());
                 }
-            }
-            finally
-            {
-                _committing = false;
-            }
-            _updatePending = true;
+            });
+            MarkTopologyChanged(true);
         }
     }
 
@@ -541,12 +432,16 @@ public sealed class MemorySystem : IDisposable
             }
             using (Transaction())
             {
-                _updatePending = true;
+                MarkTopologyChanged(true);
             }
-            for (int i = _listeners.Count - 1; i >= 0; i--)
+            RunCommitting(() =>
             {
-                _listeners[i].LogGlobalStop();
-            }
+                for (int i = _listeners.Count - 1; i >= 0; i--)
+                {
+                    ListenerReplay.Call(_listeners[i], "log_global_stop", _failures, static l => l.LogGlobalStop());
+                }
+            });
+            _failures.ThrowIfAny();
         }
     }
 
@@ -555,7 +450,8 @@ public sealed class MemorySystem : IDisposable
     {
         lock (TopologyLock)
         {
-            DirtyLogSync.Sync(this, null);
+            RunCommitting(() => DirtyLogSync.Sync(ListenersWithViews(), null, _failures));
+            _failures.ThrowIfAny();
         }
     }
 
@@ -564,40 +460,59 @@ public sealed class MemorySystem : IDisposable
     {
         lock (TopologyLock)
         {
-            foreach (MemoryListener l in _listeners)
-            {
-                l.LogGlobalAfterSync();
-            }
+            RunCommitting(AfterSync);
+            _failures.ThrowIfAny();
         }
     }
 
-    internal void NotifyCoalesced(MemoryRegion mr, CoalescedRange range, bool add)
+    private void AfterSync()
     {
-        foreach (AddressSpace space in _addressSpaces)
+        foreach (MemoryListener l in _listeners)
         {
-            FlatView view = space.CurrentMap;
-            foreach (ref readonly FlatRange fr in view.RangeSpan)
+            ListenerReplay.Call(l, "log_global_after_sync", _failures, static l => l.LogGlobalAfterSync());
+        }
+    }
+
+    internal override T SyncDirtyLog<T>(MemoryRegion mr, ulong start, ulong length, Func<T> consume)
+    {
+        lock (TopologyLock)
+        {
+            List<(MemoryListener, FlatView)> listeners = ListenersWithViews();
+            T result = default!;
+            RunCommitting(() =>
             {
-                if (fr.Region == mr)
+                DirtyLogSync.Sync(listeners, mr, _failures);
+                result = consume();
+                DirtyLogSync.Clear(listeners, mr, start, length, _failures);
+                AfterSync();
+            });
+            _failures.ThrowIfAny();
+            return result;
+        }
+    }
+
+    internal override void CoalescedRangeChanged(MemoryRegion mr, CoalescedRange range, bool add)
+    {
+        RunCommitting(() =>
+        {
+            foreach (AddressSpace space in _addressSpaces)
+            {
+                FlatView view = space.CurrentMap;
+                foreach (ref readonly FlatRange fr in view.RangeSpan)
                 {
-                    CoalescedNotify.Range(space, view, fr, range, add);
+                    if (fr.Region == mr)
+                    {
+                        CoalescedNotify.Range(space.ListenerList, view, fr, range, add, _failures);
+                    }
                 }
             }
-        }
+        });
+        _failures.ThrowIfAny();
     }
 
     // ------------------------------------------------------------------------------------------
     // Reclamation
     // ------------------------------------------------------------------------------------------
-
-    /// <summary>Releases host memory of a freed RAMBlock once no reader or DMA mapping can still use it.</summary>
-    internal static void FreeWhenReadersLeave(RamBlock block)
-    {
-        if (block.Memory is { } memory)
-        {
-            Rcu.Call(() => block.ReleaseWhenUnmapped(memory));
-        }
-    }
 
     /// <summary>Frees the host memory of every RAMBlock; the regions must not be used afterwards.</summary>
     public void Dispose()

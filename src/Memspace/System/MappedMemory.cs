@@ -1,7 +1,8 @@
+using Memspace.Core;
 using Memspace.Ram;
 using Memspace.Regions;
 
-namespace Memspace.Dispatch;
+namespace Memspace;
 
 /// <summary>
 /// A DMA mapping made by <see cref="AddressSpace.Map"/> (what <c>address_space_map</c> returns):
@@ -54,6 +55,8 @@ public sealed class MappedMemory
     internal RamBlock? Block { get; }
 
     /// <summary>The mapped bytes.</summary>
+    // SAFETY: Pointer and Length describe memory this mapping owns until Unmap: a bounce buffer it
+    // allocated, or a RAMBlock range that the block's mapping count keeps from being unmapped.
     public unsafe Span<byte> AsSpan()
     {
         ObjectDisposedException.ThrowIf(IsUnmapped, this);

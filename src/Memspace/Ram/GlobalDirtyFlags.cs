@@ -1,4 +1,4 @@
-namespace Memspace;
+namespace Memspace.Ram;
 
 /// <summary>Reasons for global dirty tracking (QEMU's <c>GLOBAL_DIRTY_*</c>).</summary>
 [Flags]
