@@ -11,7 +11,9 @@ States:
   run  QEMU started without -S; `info mtree -f` is polled once per second
        until it has stayed unchanged for SETTLE_POLLS consecutive polls (or
        the settle timeout expires), then the VM is paused with `stop` and the
-       outputs are captured.
+       outputs are captured.  Firmware cases (with an ISA debug console)
+       instead wait until the firmware's debug log contains its end marker
+       ("No bootable device"), give it a short grace period, then `stop`.
 
 KVM variants (<case>-kvm-<state>, with kvm-trace.txt) are produced only when
 /dev/kvm is usable and the case's target matches the host architecture.
@@ -63,10 +65,31 @@ CAPTURES = [
     ("info mtree -f -o", "mtree-f-o.txt"),
     ("info ramblock", "ramblock.txt"),
 ]
-OUTPUT_FILES = ["cmdline.txt"] + [f for _, f in CAPTURES] + ["kvm-trace.txt"]
+# Additional captures for the firmware cases (device models need them).
+FIRMWARE_CAPTURES = [
+    ("info pci", "pci.txt"),
+    ("info qtree", "qtree.txt"),
+    ("info pic", "pic.txt"),
+]
 
 QMP_SOCKET = "qmp.sock"        # relative to the per-run temp dir (QEMU's cwd)
 KVM_TRACE_FILE = "kvm-trace.txt"
+DEBUGCON_FILE = "debugcon.txt" # relative to QEMU's cwd, like the QMP socket
+
+OUTPUT_FILES = (["cmdline.txt"] + [f for _, f in CAPTURES] + [f for _, f in FIRMWARE_CAPTURES]
+                + [KVM_TRACE_FILE, DEBUGCON_FILE])
+
+# The firmware cases: no default devices, no VGA, no vapic option ROM (so the
+# kvmvapic RAM overlay does not split the C0000 segment), and SeaBIOS's debug
+# output (port 0x402) written to a file in QEMU's working directory.
+FIRMWARE_ARGS = [
+    "-vga", "none",
+    "-global", "kvm-apic.vapic=off",
+    "-chardev", "file,id=dbg,path=%s" % DEBUGCON_FILE,
+    "-device", "isa-debugcon,iobase=0x402,chardev=dbg",
+]
+# What SeaBIOS prints when it has tried every boot device: the end of POST.
+SEABIOS_END = "No bootable device"
 
 # Console/monitor settings.  Cases built with -nodefaults get "none" for
 # everything; cases that keep the default devices get null backends so the
@@ -104,7 +127,16 @@ class Case:
     kvm_why_not: str = ""         # reason when kvm is False
     kvm_cpu: Optional[str] = None # -cpu to use instead of `cpu` under KVM
     settle_polls: int = 0         # longer stability window for this case (0: default)
+    # Firmware cases: the -run state settles when the debug console log
+    # (DEBUGCON_FILE, which `args` must route port 0x402 to) contains this
+    # string, instead of by polling `info mtree -f`.  Such cases also save
+    # the log and the FIRMWARE_CAPTURES.
+    firmware_end: Optional[str] = None
     note: str = ""
+
+    @property
+    def captures(self):
+        return CAPTURES + (FIRMWARE_CAPTURES if self.firmware_end else [])
 
     def argv(self, accel: str, stopped: bool) -> List[str]:
         cpu = self.kvm_cpu if (accel == "kvm" and self.kvm_cpu) else self.cpu
@@ -137,6 +169,8 @@ X86_PCI_DEVICES = [
     "-netdev", "user,id=n1", "-device", "virtio-net-pci,netdev=n1",
 ]
 
+FIRMWARE_GRACE_S = 0.5   # time given to the firmware after its end marker
+
 ARM_NO_KVM_SECURE = "KVM cannot emulate EL3 (secure=on is TCG-only)"
 ARM_NO_KVM_EL2 = "QEMU 7.2 KVM cannot provide EL2 (virtualization=on is TCG-only)"
 ARM32_NO_KVM = "32-bit board models have no KVM support"
@@ -164,6 +198,14 @@ def build_cases() -> List[Case]:
                           note="e1000 + std VGA + virtio-net-pci, user networking; "
                                "15-poll settle window because the virtio-net iPXE ROM "
                                "enables bus mastering ~7.5 s after start"))
+    # --- x86: firmware runs (SeaBIOS debug log, settle on its end) --------
+    for machine in ("pc", "q35"):
+        for mem in ("512M", "2G", "4G"):
+            c.append(Case("x86-%s-%s-firmware" % (machine, mem), "x86_64", machine, mem,
+                          args=FIRMWARE_ARGS, firmware_end=SEABIOS_END,
+                          note="no VGA, vapic off, SeaBIOS debug log on port 0x402 "
+                               "(debugcon.txt); -run stops %gs after \"%s\""
+                               % (FIRMWARE_GRACE_S, SEABIOS_END)))
     # --- x86: default device set ------------------------------------------
     for machine in ("pc", "q35"):
         c.append(Case("x86-%s-512M-defaults" % machine, "x86_64", machine, "512M",
@@ -387,6 +429,7 @@ def run_variant(v: Variant, out_dir: str, opts, versions: dict) -> dict:
         with open(stderr_path, "wb") as errf:
             proc = subprocess.Popen(argv, cwd=tmp, stdin=subprocess.DEVNULL,
                                     stdout=errf, stderr=errf, start_new_session=True)
+        t_spawn = time.monotonic()
         _register(proc)
 
         # Wait for the QMP socket.
@@ -406,7 +449,40 @@ def run_variant(v: Variant, out_dir: str, opts, versions: dict) -> dict:
             time.sleep(0.05)
         qmp.cmd("qmp_capabilities")
 
-        if v.state == "run":
+        last_poll = None
+        if v.state == "run" and case.firmware_end:
+            # Settle on the firmware's end marker in its debug log.  Times are
+            # measured from QEMU's start (the log begins ~0.1 s after it).
+            log_path = os.path.join(tmp, DEBUGCON_FILE)
+            marker = case.firmware_end.encode("utf-8")
+            seen = None
+            while True:
+                if proc.poll() is not None:
+                    raise RuntimeError("QEMU exited with status %d while the guest ran"
+                                       % proc.returncode)
+                now = time.monotonic() - t_spawn
+                try:
+                    with open(log_path, "rb") as f:
+                        if marker in f.read():
+                            seen = now
+                except FileNotFoundError:
+                    pass
+                if seen is not None or now >= opts.firmware_timeout:
+                    break
+                time.sleep(0.05)
+            if seen is not None:
+                # The memory map at the marker, to check that the grace
+                # period (and `stop`) did not change it.
+                last_poll = canonical_flatviews(normalise(qmp.hmp("info mtree -f"),
+                                                          "info mtree -f"))
+                time.sleep(max(0.0, t_spawn + seen + FIRMWARE_GRACE_S - time.monotonic()))
+            qmp.cmd("stop")
+            rec["settle_rule"] = "firmware"
+            rec["settled"] = seen is not None
+            rec["firmware_end_s"] = round(seen, 2) if seen is not None else None
+            rec["settle_first_seen_s"] = round(seen, 2) if seen is not None else None
+            rec["settle_confirmed_s"] = round(time.monotonic() - t_spawn, 2)
+        elif v.state == "run":
             t0 = time.monotonic()
             need = max(opts.settle_polls, case.settle_polls)
             prev = None
@@ -441,13 +517,24 @@ def run_variant(v: Variant, out_dir: str, opts, versions: dict) -> dict:
             qmp.cmd("stop")
             last_poll = prev
 
-        for command, fname in CAPTURES:
+        for command, fname in case.captures:
             outputs[fname] = normalise(qmp.hmp(command), command)
 
-        if v.state == "run":
+        if last_poll is not None:
             if canonical_flatviews(outputs["mtree-f.txt"]) != last_poll:
                 rec["note"] = (rec["note"] + "; " if rec["note"] else "") + \
-                    "mtree -f after 'stop' differs from the last poll"
+                    ("mtree -f after 'stop' differs from the one at the firmware's end marker"
+                     if case.firmware_end else
+                     "mtree -f after 'stop' differs from the last poll")
+        # Memslot changes seen up to the capture (QEMU writes the trace line
+        # by line); compared below with the complete file after exit.
+        trace_at_capture = None
+        if v.accel == "kvm":
+            try:
+                with open(os.path.join(tmp, KVM_TRACE_FILE), "rb") as f:
+                    trace_at_capture = f.read().count(b"kvm_set_user_memory ")
+            except FileNotFoundError:
+                trace_at_capture = 0
 
         try:
             qmp.cmd("quit")
@@ -472,13 +559,30 @@ def run_variant(v: Variant, out_dir: str, opts, versions: dict) -> dict:
         for fname, text in outputs.items():
             write_text(os.path.join(case_dir, fname), text)
         if v.accel == "kvm":
+            # The trace file was opened (fresh, in the new temp dir) before the
+            # machine was built, so it holds every memslot change since QEMU
+            # started; read it only now that QEMU has exited and flushed it.
             tp = os.path.join(tmp, KVM_TRACE_FILE)
             trace = ""
             if os.path.exists(tp):
                 with open(tp, "rb") as f:
                     trace = f.read().decode("utf-8", "replace")
-            write_text(os.path.join(case_dir, KVM_TRACE_FILE),
-                       normalise(trace, KVM_TRACE_FILE))
+            trace = normalise(trace, KVM_TRACE_FILE)
+            n = sum(1 for l in trace.split("\n") if l.startswith("kvm_set_user_memory "))
+            if n == 0:
+                raise RuntimeError("%s has no kvm_set_user_memory line" % KVM_TRACE_FILE)
+            rec["kvm_set_user_memory_lines"] = n
+            if trace_at_capture is not None and trace_at_capture != n:
+                rec["note"] = (rec["note"] + "; " if rec["note"] else "") + \
+                    "%d kvm_set_user_memory lines at capture, %d after quit" % (trace_at_capture, n)
+            write_text(os.path.join(case_dir, KVM_TRACE_FILE), trace)
+        if case.firmware_end:
+            lp = os.path.join(tmp, DEBUGCON_FILE)
+            log = ""
+            if os.path.exists(lp):
+                with open(lp, "rb") as f:
+                    log = f.read().decode("utf-8", "replace")
+            write_text(os.path.join(case_dir, DEBUGCON_FILE), normalise(log, DEBUGCON_FILE))
         rec["status"] = "ok"
     except Exception as e:  # record and carry on with the next case
         rec["error"] = "%s: %s" % (type(e).__name__, e)
@@ -560,6 +664,12 @@ def settle_text(r: dict, default_window: int) -> str:
         return "n/a"
     if r.get("settled") is None:
         return "-"
+    if r.get("settle_rule") == "firmware":
+        if r["settled"]:
+            return "yes, firmware end at %gs (stopped at %gs)" % (
+                r["firmware_end_s"], r["settle_confirmed_s"])
+        return "**no** (no firmware end marker after %gs; captured anyway)" % \
+            r["settle_confirmed_s"]
     if r["settled"]:
         return "yes, %gs (state reached at %gs%s)" % (
             r["settle_confirmed_s"], r["settle_first_seen_s"],
@@ -595,6 +705,11 @@ def write_index(out_dir: str, records: List[dict], meta: dict) -> None:
     L.append("- Settle rule (`-run`): `info mtree -f` polled every %gs until unchanged for %d "
              "consecutive polls (FlatView order/numbering ignored), timeout %gs; then `stop` "
              "and capture." % (meta["poll_interval"], meta["settle_polls"], meta["settle_timeout"]))
+    if "firmware_timeout" in meta:
+        L.append("- Settle rule (`-firmware-run`, `-firmware-kvm-run`): wait until the SeaBIOS "
+                 "debug log (`debugcon.txt`) contains \"%s\", %gs more, then `stop` and capture; "
+                 "timeout %gs (times counted from QEMU's start)."
+                 % (SEABIOS_END, FIRMWARE_GRACE_S, meta["firmware_timeout"]))
     L.append("")
     L.append("## Cases")
     L.append("")
@@ -639,8 +754,16 @@ def write_index(out_dir: str, records: List[dict], meta: dict) -> None:
                 L.append("")
     for r in records:
         if r["state"] == "run" and r["status"] == "ok" and r.get("settled") is False:
-            L.append("- `%s` did not settle within %gs; its outputs were captured anyway."
-                     % (r["dir"], meta["settle_timeout"]))
+            if r.get("settle_rule") == "firmware":
+                L.append("- `%s`: the firmware did not print \"%s\" within %gs; its outputs "
+                         "were captured anyway." % (r["dir"], SEABIOS_END, r["settle_confirmed_s"]))
+            else:
+                L.append("- `%s` did not settle within %gs; its outputs were captured anyway."
+                         % (r["dir"], meta["settle_timeout"]))
+    traced = [r for r in records if r["status"] == "ok" and r.get("kvm_set_user_memory_lines")]
+    if traced:
+        L.append("- `kvm_set_user_memory` lines per `kvm-trace.txt`: %s."
+                 % ", ".join("`%s` %d" % (r["dir"], r["kvm_set_user_memory_lines"]) for r in traced))
     seen_notes = set()
     for r in records:
         if r.get("note") and (r["case"], r["note"]) not in seen_notes:
@@ -684,6 +807,8 @@ def main() -> int:
     ap.add_argument("--settle-polls", type=int, default=3)
     ap.add_argument("--settle-timeout", type=float, default=60.0)
     ap.add_argument("--poll-interval", type=float, default=1.0)
+    ap.add_argument("--firmware-timeout", type=float, default=60.0,
+                    help="firmware cases: seconds to wait for the end marker (default 60)")
     ap.add_argument("--start-timeout", type=float, default=30.0)
     ap.add_argument("--cmd-timeout", type=float, default=120.0)
     ap.add_argument("--prune", action="store_true",
@@ -736,6 +861,10 @@ def main() -> int:
             extra = ""
             if r["state"] == "run" and r["status"] == "ok":
                 extra = " settled=%s@%ss" % (r["settled"], r["settle_confirmed_s"])
+                if r.get("firmware_end_s") is not None:
+                    extra += " end@%ss" % r["firmware_end_s"]
+            if r.get("kvm_set_user_memory_lines"):
+                extra += " slots=%d" % r["kvm_set_user_memory_lines"]
             print("%-48s %s%s (%ss)%s" % (r["dir"], r["status"], extra, r["elapsed_s"],
                                           (" " + r["error"]) if r["error"] else ""),
                   flush=True)
@@ -790,6 +919,7 @@ def main() -> int:
         "settle_polls": opts.settle_polls,
         "settle_timeout": opts.settle_timeout,
         "poll_interval": opts.poll_interval,
+        "firmware_timeout": opts.firmware_timeout,
         "stale": stale,
     }
     write_index(out_dir, merged, meta)
