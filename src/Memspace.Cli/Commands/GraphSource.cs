@@ -99,16 +99,6 @@ internal sealed class GraphSource
             error.WriteLine($"memspace: bad -m size: {why}");
             return null;
         }
-        if (size < (1UL << 20))
-        {
-            error.WriteLine($"memspace: bad -m size: '{sizeText}' is {size} bytes; x86 machines need at least 1 MiB");
-            return null;
-        }
-        if (size > (1UL << 40))
-        {
-            error.WriteLine($"memspace: bad -m size: '{sizeText}' is more than 1 TiB, which Memspace's x86 machines do not model (QEMU moves RAM above the AMD HyperTransport hole there)");
-            return null;
-        }
         try
         {
             return Machine.Create(name, new MachineOptions
@@ -119,6 +109,11 @@ internal sealed class GraphSource
                 Timeline = timeline,
                 Firmware = firmware,
             });
+        }
+        catch (MachineConfigurationException e) when (e.Option == nameof(MachineOptions.RamSize))
+        {
+            error.WriteLine($"memspace: bad -m size: '{sizeText}': {e.Message}");
+            return null;
         }
         catch (Exception e) when (e is ArgumentException or Core.MemspaceException)
         {

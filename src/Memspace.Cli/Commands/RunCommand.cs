@@ -162,7 +162,7 @@ internal static class RunCommand
                     text.Append(SerialByte(events[j]));
                     j++;
                 }
-                o.WriteLine(e with { Text = $"KVM_EXIT_IO out port 0x3f8 x{j - i} [AS \"I/O\" -> 'serial']: \"{Escape(text.ToString())}\"" });
+                o.WriteLine(e.Format($"KVM_EXIT_IO out port 0x3f8 x{j - i} [AS \"I/O\" -> 'serial']: \"{Escape(text.ToString())}\""));
                 i = j - 1;
                 continue;
             }
@@ -171,14 +171,9 @@ internal static class RunCommand
     }
 
     private static bool IsSerialWrite(ChainEvent e)
-        => e.Structure == ChainStructure.VcpuExit && e.Text.StartsWith("KVM_EXIT_IO out port 0x3f8 size 1 ", StringComparison.Ordinal);
+        => e.Payload is VcpuExitEvent { Exit: { Kind: VcpuExitKind.Io, IsWrite: true, Address: 0x3f8, Size: 1, Count: 1 } };
 
-    private static char SerialByte(ChainEvent e)
-    {
-        int at = e.Text.IndexOf(" data 0x", StringComparison.Ordinal) + 8;
-        int end = e.Text.IndexOf(' ', at);
-        return (char)Convert.ToByte(e.Text[at..end], 16);
-    }
+    private static char SerialByte(ChainEvent e) => (char)(byte)((VcpuExitEvent)e.Payload).Exit.Data;
 
     private static string Escape(string s) => s.Replace("\r", "\\r", StringComparison.Ordinal).Replace("\n", "\\n", StringComparison.Ordinal);
 }

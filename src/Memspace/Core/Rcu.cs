@@ -18,7 +18,7 @@ namespace Memspace.Core;
 /// </para>
 /// <para>Read sections nest and must be short; they must not wait for a writer.</para>
 /// </remarks>
-public static class Rcu
+internal static class Rcu
 {
     private static readonly Lock s_registryLock = new();
     private static readonly Lock s_pendingLock = new();

@@ -24,7 +24,7 @@ public struct KvmUserspaceMemoryRegion
 
 /// <summary><c>struct kvm_regs</c> (144 bytes): the general-purpose registers.</summary>
 [StructLayout(LayoutKind.Sequential, Pack = 8)]
-public struct KvmRegs
+internal struct KvmRegs
 {
 #pragma warning disable CS1591 // the register names are the documentation
     public ulong Rax, Rbx, Rcx, Rdx, Rsi, Rdi, Rsp, Rbp;
@@ -35,7 +35,7 @@ public struct KvmRegs
 
 /// <summary><c>struct kvm_segment</c> (24 bytes).</summary>
 [StructLayout(LayoutKind.Sequential, Pack = 8)]
-public struct KvmSegment
+internal struct KvmSegment
 {
 #pragma warning disable CS1591 // the field names are the kernel's
     public ulong Base;
@@ -47,7 +47,7 @@ public struct KvmSegment
 
 /// <summary><c>struct kvm_dtable</c> (16 bytes): a descriptor table register.</summary>
 [StructLayout(LayoutKind.Sequential, Pack = 8)]
-public struct KvmDtable
+internal struct KvmDtable
 {
     /// <summary>Base address.</summary>
     public ulong Base;
@@ -60,7 +60,7 @@ public struct KvmDtable
 
 /// <summary><c>struct kvm_sregs</c> (312 bytes): segment, descriptor-table and control registers.</summary>
 [StructLayout(LayoutKind.Sequential, Pack = 8)]
-public unsafe struct KvmSregs
+internal unsafe struct KvmSregs
 {
 #pragma warning disable CS1591 // the register names are the documentation
     public KvmSegment Cs, Ds, Es, Fs, Gs, Ss, Tr, Ldt;

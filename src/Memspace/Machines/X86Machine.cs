@@ -12,6 +12,12 @@ namespace Memspace.Machines;
 /// </summary>
 public abstract class X86Machine : Machine
 {
+    /// <summary>The least RAM an x86 board is built with (1 MiB).</summary>
+    public const ulong MinRamSize = 1UL << 20;
+
+    /// <summary>The most RAM an x86 board is built with (1 TiB; QEMU moves RAM above the HyperTransport hole beyond that, which is not modelled).</summary>
+    public const ulong MaxRamSize = 1UL << 40;
+
     /// <summary>Size of the ACPI tables blob's RAM block (ACPI_BUILD_TABLE_MAX_SIZE).</summary>
     protected const ulong AcpiTablesMaxSize = 0x200000;
 
@@ -21,9 +27,15 @@ public abstract class X86Machine : Machine
     protected X86Machine(string name, MachineOptions options)
         : base(name, options)
     {
-        if (options.RamSize == 0)
+        if (options.RamSize < MinRamSize)
         {
-            throw new ArgumentException("RAM size must not be 0", nameof(options));
+            throw new MachineConfigurationException(nameof(MachineOptions.RamSize),
+                $"{RamSize.Format(options.RamSize)} ({options.RamSize} bytes) of RAM is too little: {name} needs at least 1 MiB");
+        }
+        if (options.RamSize > MaxRamSize)
+        {
+            throw new MachineConfigurationException(nameof(MachineOptions.RamSize),
+                $"{RamSize.Format(options.RamSize)} of RAM is more than 1 TiB, which Memspace's {name} does not model (QEMU moves RAM above the AMD HyperTransport hole there)");
         }
         (BelowFourGiB, AboveFourGiB) = SplitRam(options.RamSize);
     }
@@ -68,7 +80,7 @@ public abstract class X86Machine : Machine
     public Serial16550? Serial { get; private set; }
 
     /// <summary>The demo MMIO device, or null.</summary>
-    public DemoDevice? Demo { get; private set; }
+    internal DemoDevice? Demo { get; private set; }
 
     /// <summary>Name of the RAM backend.</summary>
     protected abstract string RamId { get; }

@@ -10,7 +10,7 @@ namespace Memspace;
 /// "memory", "I/O", a CPU's view, a PCI device's bus-master view. Created by
 /// <see cref="MemorySystem.CreateAddressSpace"/>.
 /// </summary>
-public sealed partial class AddressSpace
+public sealed partial class AddressSpace : IGuestMemory
 {
     private DispatchTable? _dispatch;
 

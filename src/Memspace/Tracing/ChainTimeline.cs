@@ -34,17 +34,24 @@ public sealed class ChainTimeline
     /// <summary>Records one event.</summary>
     /// <param name="structure">The structure it belongs to.</param>
     /// <param name="source">Who reports it.</param>
-    /// <param name="text">What happened.</param>
-    public void Record(ChainStructure structure, string source, string text)
+    /// <param name="payload">What happened.</param>
+    public void Record(ChainStructure structure, string source, ChainPayload payload)
     {
+        ArgumentNullException.ThrowIfNull(payload);
         ChainEvent e;
         lock (_lock)
         {
-            e = new ChainEvent(_events.Count + 1, _clock.Elapsed, structure, source, text);
+            e = new ChainEvent(_events.Count + 1, _clock.Elapsed, structure, source, payload);
             _events.Add(e);
         }
         Recorded?.Invoke(e);
     }
+
+    /// <summary>Records a free-form step (a <see cref="NoteEvent"/>).</summary>
+    /// <param name="structure">The structure it belongs to.</param>
+    /// <param name="source">Who reports it.</param>
+    /// <param name="text">What happened.</param>
+    public void Record(ChainStructure structure, string source, string text) => Record(structure, source, new NoteEvent(text));
 
     /// <summary>
     /// Follows a memory system: each address space's listener callbacks (a listener named "timeline"),
@@ -61,15 +68,18 @@ public sealed class ChainTimeline
         }
         system.TopologyCommitted += commit =>
         {
-            // One line per commit: which view each address space now uses (shared views listed once).
+            // One event per commit: which view each address space now uses (shared views listed once).
             var views = system.AddressSpaces.GroupBy(s => s.CurrentMap)
-                .Select(g => $"{string.Join(",", g.Select(s => s.Name))} -> gen {g.Key.Generation} '{g.Key.Root?.Name ?? "(none)"}' {g.Key.Count} FlatRanges");
-            Record(ChainStructure.FlatView, "commit", $"commit #{commit} rendered: {string.Join("; ", views)}");
+                .Select(g => new RenderedView([.. g.Select(s => s.Name)], g.Key.Generation, g.Key.Root?.Name ?? "(none)", g.Key.Count))
+                .ToList();
+            Record(ChainStructure.FlatView, "commit", new CommitEvent(commit, views));
         };
-        system.RegionChanged += (_, what) => Record(ChainStructure.MemoryRegion, "MemoryRegion", what);
+        system.RegionChanged += (region, what) =>
+            Record(ChainStructure.MemoryRegion, "MemoryRegion", new RegionChangeEvent(region.Name, what.Split(' ', 2)[0], what));
         system.RamList.BlockAdded += b => Record(ChainStructure.RAMBlock, "RAMList",
-            $"ram_block_add '{b.IdStr}' at ram_addr 0x{b.Offset:x}, used 0x{b.UsedLength:x} of 0x{b.MaxLength:x}, host 0x{b.Host:x}");
-        system.RamList.BlockRemoved += b => Record(ChainStructure.RAMList, "RAMList", $"'{b.IdStr}' left the list");
+            new RamBlockEvent(b.IdStr, true, b.Offset, b.UsedLength, b.MaxLength, (ulong)b.Host));
+        system.RamList.BlockRemoved += b => Record(ChainStructure.RAMList, "RAMList",
+            new RamBlockEvent(b.IdStr, false, b.Offset, b.UsedLength, b.MaxLength, (ulong)b.Host));
     }
 
     /// <summary>Records the listener callbacks of one more address space.</summary>
@@ -77,7 +87,7 @@ public sealed class ChainTimeline
     public void FollowSpace(AddressSpace space)
     {
         ArgumentNullException.ThrowIfNull(space);
-        Record(ChainStructure.AddressSpace, space.Name, $"address_space_init \"{space.Name}\" rooted at '{space.Root.Name}'");
+        Record(ChainStructure.AddressSpace, space.Name, new AddressSpaceEvent(space.Name, space.Root.Name));
         space.RegisterListener(new TimelineListener(this, space.Name));
     }
 
@@ -88,9 +98,8 @@ public sealed class ChainTimeline
         ArgumentNullException.ThrowIfNull(kvm);
         kvm.SlotIoctl += e =>
         {
-            Record(ChainStructure.KvmUserspaceMemoryRegion, "KVM", e.ToString());
-            string action = e.Size == 0 ? "freed" : $"= [0x{e.Gpa:x}, 0x{e.Gpa + e.Size:x}) flags 0x{e.Flags:x}";
-            Record(ChainStructure.KVMSlot, "KVM", $"KVMSlot #{e.Slot} {action}");
+            Record(ChainStructure.KvmUserspaceMemoryRegion, "KVM", new SlotIoctlEvent(e));
+            Record(ChainStructure.KVMSlot, "KVM", new SlotEvent(e.Slot, e.Gpa, e.Size, e.Flags));
         };
     }
 
@@ -107,8 +116,8 @@ public sealed class ChainTimeline
                 VcpuExitKind.Mmio => vcpu.Memory,
                 _ => null,
             };
-            string target = space?.CurrentMap.Lookup(exit.Address) is { } range ? $" [AS \"{space.Name}\" -> '{range.Region.Name}']" : space is null ? "" : $" [AS \"{space.Name}\": unassigned]";
-            Record(ChainStructure.VcpuExit, $"vcpu{vcpu.Index}", exit + target);
+            string? region = space?.CurrentMap.Lookup(exit.Address)?.Region.Name;
+            Record(ChainStructure.VcpuExit, $"vcpu{vcpu.Index}", new VcpuExitEvent(vcpu.Index, exit, space?.Name, region));
         };
     }
 }

@@ -20,12 +20,12 @@ internal sealed class TimelineListener : MemoryListener
     public override void RegionDel(in MemoryRegionSection section) => Section("region_del", section);
 
     public override void LogStart(in MemoryRegionSection section, byte oldMask, byte newMask)
-        => Section($"log_start 0x{oldMask:x}->0x{newMask:x}", section);
+        => Section("log_start", section, oldMask, newMask);
 
     public override void LogStop(in MemoryRegionSection section, byte oldMask, byte newMask)
-        => Section($"log_stop 0x{oldMask:x}->0x{newMask:x}", section);
+        => Section("log_stop", section, oldMask, newMask);
 
-    private void Section(string callback, in MemoryRegionSection s)
+    private void Section(string callback, in MemoryRegionSection s, byte? oldMask = null, byte? newMask = null)
     {
         if (s.Region is not { } mr)
         {
@@ -33,6 +33,6 @@ internal sealed class TimelineListener : MemoryListener
         }
         string kind = mr.IsRam ? (s.ReadOnly || mr.ReadOnly ? "rom" : "ram") : mr.IsRomd ? "romd" : "i/o";
         _timeline.Record(ChainStructure.MemoryRegionSection, _space,
-            $"{callback} [0x{s.OffsetWithinAddressSpace:x}, 0x{s.End:x}) {kind} '{mr.Name}' +0x{s.OffsetWithinRegion:x}");
+            new SectionEvent(_space, callback, s.OffsetWithinAddressSpace, s.End, kind, mr.Name, s.OffsetWithinRegion, oldMask, newMask));
     }
 }

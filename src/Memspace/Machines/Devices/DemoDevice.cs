@@ -10,7 +10,7 @@ namespace Memspace.Machines.Devices;
 /// 0x08 COUNTER (counts its own reads, from 1), 0x0c DOORBELL (each write is recorded in
 /// <see cref="Doorbells"/> and raises <see cref="Rung"/>). Other offsets read 0 and ignore writes.
 /// </summary>
-public sealed class DemoDevice
+internal sealed class DemoDevice
 {
     /// <summary>Where the machines map it: free on pc, q35 and microvm.</summary>
     public const ulong DefaultAddress = 0xfe00_0000;
