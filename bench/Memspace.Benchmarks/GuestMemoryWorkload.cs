@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
+using Memspace.Core;
 using Memspace.Regions;
 
 namespace Memspace.Benchmarks;

@@ -1,5 +1,6 @@
 using BenchmarkDotNet.Attributes;
 using BenchmarkDotNet.Configs;
+using Memspace.Core;
 
 namespace Memspace.Benchmarks;
 

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Globalization;
 using System.Runtime.CompilerServices;
+using Memspace.Core;
 
 namespace Memspace.Benchmarks;
 
