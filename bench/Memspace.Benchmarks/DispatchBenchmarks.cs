@@ -11,7 +11,7 @@ namespace Memspace.Benchmarks;
 /// (baseline: a plain memory copy).
 /// </summary>
 [MemoryDiagnoser]
-public unsafe class DispatchBenchmarks
+public class DispatchBenchmarks
 {
     private const int Accesses = 4096;
     private const ulong RamBytes = 16 << 20;
@@ -20,7 +20,7 @@ public unsafe class DispatchBenchmarks
 
     private MemorySystem _system = null!;
     private AddressSpace _space = null!;
-    private byte* _raw;
+    private nint _raw;
     private ulong[] _offsets = null!;
     private MemoryRegionReadHandler _callback = null!;
     private byte[] _bulk = null!;
@@ -52,8 +52,12 @@ public unsafe class DispatchBenchmarks
                 Impl = new ImplAccess { MinAccessSize = 4, MaxAccessSize = 4 },
             }));
         }
-        _raw = (byte*)System.Runtime.InteropServices.NativeMemory.AlignedAlloc((nuint)RamBytes, 4096);
-        new Span<byte>(_raw, (int)RamBytes).Fill(1);
+        // SAFETY: a fresh RamBytes-byte allocation, freed only in Cleanup.
+        unsafe
+        {
+            _raw = (nint)System.Runtime.InteropServices.NativeMemory.AlignedAlloc((nuint)RamBytes, 4096);
+            new Span<byte>((void*)_raw, (int)RamBytes).Fill(1);
+        }
         var fill = new byte[1 << 20];
         Array.Fill(fill, (byte)1);
         for (ulong a = 0; a < RamBytes; a += (ulong)fill.Length)
@@ -66,17 +70,19 @@ public unsafe class DispatchBenchmarks
     }
 
     [GlobalCleanup]
-    public void Cleanup()
+    // SAFETY: frees the allocation made in Setup, once, after the last benchmark.
+    public unsafe void Cleanup()
     {
-        System.Runtime.InteropServices.NativeMemory.AlignedFree(_raw);
+        System.Runtime.InteropServices.NativeMemory.AlignedFree((void*)_raw);
         _system.Dispose();
     }
 
     [Benchmark(Baseline = true, OperationsPerInvoke = Accesses)]
-    public ulong RawPointerRead8()
+    // SAFETY: every offset is below RamBytes - 8 and the allocation lives from Setup to Cleanup.
+    public unsafe ulong RawPointerRead8()
     {
         ulong sum = 0;
-        byte* raw = _raw;
+        byte* raw = (byte*)_raw;
         foreach (ulong o in _offsets)
         {
             sum += *(ulong*)(raw + o);
@@ -131,7 +137,8 @@ public unsafe class DispatchBenchmarks
     }
 
     [Benchmark]
-    public void MemoryCopy1MiB() => new ReadOnlySpan<byte>(_raw + (4 << 20), _bulk.Length).CopyTo(_bulk);
+    // SAFETY: 4 MiB + 1 MiB lies inside the 16 MiB allocation, which lives from Setup to Cleanup.
+    public unsafe void MemoryCopy1MiB() => new ReadOnlySpan<byte>((byte*)_raw + (4 << 20), _bulk.Length).CopyTo(_bulk);
 
     [Benchmark]
     public MemTxResult BulkRead1MiB() => _space.Read(RamBase + (4 << 20), _bulk);

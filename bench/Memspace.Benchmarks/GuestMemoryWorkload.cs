@@ -15,7 +15,7 @@ namespace Memspace.Benchmarks;
 /// The baselines touch the same offsets through raw pointers into the same host mappings, or copy the
 /// same bytes with a plain memory copy. Everything here is Memspace's public API.
 /// </summary>
-internal sealed unsafe partial class GuestMemoryWorkload : IDisposable
+internal sealed partial class GuestMemoryWorkload : IDisposable
 {
     public const ulong RamBytes = 256 << 20;
     public const int Accesses = 65_536;
@@ -66,10 +66,14 @@ internal sealed unsafe partial class GuestMemoryWorkload : IDisposable
                 _ = Madvise(host, (nuint)Each, MadvNoHugePage);
             }
             ulong start = (ulong)i * Each;
-            ulong* p = (ulong*)host;
-            for (ulong j = 0; j < Each / 8; j++)
+            // SAFETY: the region's RAM maps Each bytes from host; the system lives as long as this object.
+            unsafe
             {
-                p[j] = start + (j * 8);
+                ulong* p = (ulong*)host;
+                for (ulong j = 0; j < Each / 8; j++)
+                {
+                    p[j] = start + (j * 8);
+                }
             }
         }
     }
@@ -131,7 +135,8 @@ internal sealed unsafe partial class GuestMemoryWorkload : IDisposable
     }
 
     /// <summary>Whether guest bytes [guest, guest + length) still hold their addresses.</summary>
-    public bool PatternHolds(ulong guest, int length)
+    // SAFETY: Host maps a guest address inside the 256 MiB of RAM to its host byte; callers stay inside it.
+    public unsafe bool PatternHolds(ulong guest, int length)
     {
         for (ulong a = guest; a < guest + (ulong)length; a += 8)
         {
@@ -219,7 +224,8 @@ internal sealed unsafe partial class GuestMemoryWorkload : IDisposable
     // call: the runner calls each only a few times, too few for tiered compilation to reach tier 1.
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static ulong RawRead(nint[] pointers, int passes)
+    // SAFETY: the pointers come from Host() for offsets inside the RAM, which lives as long as the workload.
+    public static unsafe ulong RawRead(nint[] pointers, int passes)
     {
         ulong sum = 0;
         for (int pass = 0; pass < passes; pass++)
@@ -254,7 +260,8 @@ internal sealed unsafe partial class GuestMemoryWorkload : IDisposable
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void RawWrite(nint[] pointers, ulong[] offsets, int passes)
+    // SAFETY: the pointers come from Host() for offsets inside the RAM, which lives as long as the workload.
+    public static unsafe void RawWrite(nint[] pointers, ulong[] offsets, int passes)
     {
         for (int pass = 0; pass < passes; pass++)
         {
@@ -285,7 +292,8 @@ internal sealed unsafe partial class GuestMemoryWorkload : IDisposable
 
     /// <summary>Plain memory copy of the pieces into <paramref name="destination"/>.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void CopyOut((nint Host, int Length)[] pieces, Span<byte> destination)
+    // SAFETY: each piece is a host range inside one region's RAM, from Pieces(); destination is as long as their sum.
+    public static unsafe void CopyOut((nint Host, int Length)[] pieces, Span<byte> destination)
     {
         int at = 0;
         foreach ((nint host, int length) in pieces)
@@ -297,7 +305,8 @@ internal sealed unsafe partial class GuestMemoryWorkload : IDisposable
 
     /// <summary>Plain memory copy of <paramref name="source"/> into the pieces.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void CopyIn((nint Host, int Length)[] pieces, ReadOnlySpan<byte> source)
+    // SAFETY: as CopyOut, with source as long as the pieces.
+    public static unsafe void CopyIn((nint Host, int Length)[] pieces, ReadOnlySpan<byte> source)
     {
         int at = 0;
         foreach ((nint host, int length) in pieces)

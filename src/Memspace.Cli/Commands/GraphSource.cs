@@ -27,6 +27,12 @@ internal sealed class GraphSource
         Description = "Build the machine with smm=off (no KVM-SMRAM address space).",
     };
 
+    private readonly Option<string> _kvmDevice = new("--kvm-device")
+    {
+        Description = "The KVM device to open (default /dev/kvm); a path that does not exist runs everything but the guest, as on a host without KVM.",
+        DefaultValueFactory = _ => "/dev/kvm",
+    };
+
     private readonly Option<FileInfo?> _import = new("--import")
     {
         Description = "Load the graph from a QEMU 7.2 'info mtree -D' dump instead of the built-in example.",
@@ -58,6 +64,7 @@ internal sealed class GraphSource
         command.Options.Add(_machine);
         command.Options.Add(_memory);
         command.Options.Add(_noSmm);
+        command.Options.Add(_kvmDevice);
     }
 
     /// <summary>The machine name given, or null.</summary>
@@ -108,6 +115,7 @@ internal sealed class GraphSource
                 Accelerator = accelerator,
                 Timeline = timeline,
                 Firmware = firmware,
+                KvmDevicePath = parse.GetValue(_kvmDevice)!,
             });
         }
         catch (MachineConfigurationException e) when (e.Option == nameof(MachineOptions.RamSize))

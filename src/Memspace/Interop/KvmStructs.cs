@@ -60,14 +60,21 @@ internal struct KvmDtable
 
 /// <summary><c>struct kvm_sregs</c> (312 bytes): segment, descriptor-table and control registers.</summary>
 [StructLayout(LayoutKind.Sequential, Pack = 8)]
-internal unsafe struct KvmSregs
+internal struct KvmSregs
 {
 #pragma warning disable CS1591 // the register names are the documentation
     public KvmSegment Cs, Ds, Es, Fs, Gs, Ss, Tr, Ldt;
     public KvmDtable Gdt, Idt;
     public ulong Cr0, Cr2, Cr3, Cr4, Cr8, Efer, ApicBase;
-    public fixed ulong InterruptBitmap[4];
+    public InterruptBitmap256 InterruptBitmap;
 #pragma warning restore CS1591
+}
+
+/// <summary>The 256-bit pending-interrupt bitmap of <c>kvm_sregs</c> (four 64-bit words).</summary>
+[System.Runtime.CompilerServices.InlineArray(4)]
+internal struct InterruptBitmap256
+{
+    private ulong _word;
 }
 
 /// <summary><c>struct kvm_dirty_log</c> (16 bytes).</summary>

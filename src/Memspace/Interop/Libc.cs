@@ -7,7 +7,7 @@ namespace Memspace.Interop;
 /// <see cref="HostCallException"/> with the call, the errno and its text; the raw imports are
 /// private.
 /// </summary>
-internal static unsafe partial class Libc
+internal static partial class Libc
 {
     private const string Lib = "libc";
 
@@ -50,8 +50,9 @@ internal static unsafe partial class Libc
     [LibraryImport(Lib, EntryPoint = "madvise", SetLastError = true)]
     private static partial int SysMadvise(nint addr, nuint length, int advice);
 
+    // SAFETY: vec holds one byte per page of [addr, addr + length): ResidentPages pins an array of that size.
     [LibraryImport(Lib, EntryPoint = "mincore", SetLastError = true)]
-    private static partial int SysMincore(nint addr, nuint length, byte* vec);
+    private static unsafe partial int SysMincore(nint addr, nuint length, byte* vec);
 
     [LibraryImport(Lib, EntryPoint = "memfd_create", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
     private static partial int SysMemfdCreate(string name, uint flags);
@@ -68,11 +69,13 @@ internal static unsafe partial class Libc
     [LibraryImport(Lib, EntryPoint = "close", SetLastError = true)]
     private static partial int SysClose(int fd);
 
+    // SAFETY: buf is a 256-byte stack buffer, larger than struct statfs (120 bytes on x86_64).
     [LibraryImport(Lib, EntryPoint = "fstatfs", SetLastError = true)]
-    private static partial int SysFstatfs(int fd, byte* buf);
+    private static unsafe partial int SysFstatfs(int fd, byte* buf);
 
+    // SAFETY: buf is a 256-byte stack buffer, larger than struct stat (144 bytes on x86_64).
     [LibraryImport(Lib, EntryPoint = "fstat", SetLastError = true)]
-    private static partial int SysFstat(int fd, byte* buf);
+    private static unsafe partial int SysFstat(int fd, byte* buf);
 
     [LibraryImport(Lib, EntryPoint = "ioctl", SetLastError = true)]
     private static partial int SysIoctl(int fd, nuint request, nint arg);
@@ -80,11 +83,13 @@ internal static unsafe partial class Libc
     [LibraryImport(Lib, EntryPoint = "eventfd", SetLastError = true)]
     private static partial int SysEventfd(uint initval, int flags);
 
+    // SAFETY: callers pass a local of at least count bytes.
     [LibraryImport(Lib, EntryPoint = "read", SetLastError = true)]
-    private static partial nint SysRead(int fd, void* buf, nuint count);
+    private static unsafe partial nint SysRead(int fd, void* buf, nuint count);
 
+    // SAFETY: callers pass a local of at least count bytes.
     [LibraryImport(Lib, EntryPoint = "write", SetLastError = true)]
-    private static partial nint SysWrite(int fd, void* buf, nuint count);
+    private static unsafe partial nint SysWrite(int fd, void* buf, nuint count);
 
     [LibraryImport(Lib, EntryPoint = "pthread_self")]
     private static partial nuint SysPthreadSelf();
@@ -92,8 +97,9 @@ internal static unsafe partial class Libc
     [LibraryImport(Lib, EntryPoint = "pthread_kill")]
     private static partial int SysPthreadKill(nuint thread, int signal);
 
+    // SAFETY: act and oldact are null or 256-byte stack buffers, larger than struct sigaction (152 bytes on x86_64 glibc).
     [LibraryImport(Lib, EntryPoint = "sigaction", SetLastError = true)]
-    private static partial int SysSigaction(int signal, byte* act, byte* oldact);
+    private static unsafe partial int SysSigaction(int signal, byte* act, byte* oldact);
 
     private static HostCallException Fail(string call, string? what = null)
     {
@@ -135,7 +141,8 @@ internal static unsafe partial class Libc
     public static bool TryMadvise(nint addr, ulong length, int advice) => SysMadvise(addr, (nuint)length, advice) == 0;
 
     /// <summary>How many of the pages in [addr, addr+length) are resident.</summary>
-    public static long ResidentPages(nint addr, ulong length, ulong pageSize)
+    // SAFETY: the vector array has one byte per page of the range and is pinned for the call; the range itself is only inspected, never touched.
+    public static unsafe long ResidentPages(nint addr, ulong length, ulong pageSize)
     {
         ulong pages = (length + pageSize - 1) / pageSize;
         byte[] vec = new byte[pages];
@@ -193,7 +200,8 @@ internal static unsafe partial class Libc
     public static void Close(int fd) => SysClose(fd);
 
     /// <summary>The file system type and block size of an open file (<c>f_type</c>, <c>f_bsize</c> of statfs).</summary>
-    public static (long Type, long BlockSize) Fstatfs(int fd)
+    // SAFETY: the stack buffer outlives the call and is larger than struct statfs; f_type and f_bsize are its first two 8-byte fields.
+    public static unsafe (long Type, long BlockSize) Fstatfs(int fd)
     {
         byte* buf = stackalloc byte[256];
         if (SysFstatfs(fd, buf) != 0)
@@ -204,7 +212,8 @@ internal static unsafe partial class Libc
     }
 
     /// <summary>The size of an open file (<c>st_size</c> of stat on x86_64).</summary>
-    public static long FileSize(int fd)
+    // SAFETY: the stack buffer outlives the call and is larger than struct stat; st_size is at offset 48 on x86_64.
+    public static unsafe long FileSize(int fd)
     {
         byte* buf = stackalloc byte[256];
         if (SysFstat(fd, buf) != 0)
@@ -247,14 +256,16 @@ internal static unsafe partial class Libc
     }
 
     /// <summary>Adds 1 to an eventfd.</summary>
-    public static void EventfdSignal(int fd)
+    // SAFETY: writes the 8 bytes of a local.
+    public static unsafe void EventfdSignal(int fd)
     {
         ulong one = 1;
         SysWrite(fd, &one, 8);
     }
 
     /// <summary>Reads and resets an eventfd's counter; 0 when it was not signalled.</summary>
-    public static ulong EventfdConsume(int fd)
+    // SAFETY: reads at most 8 bytes into a local.
+    public static unsafe ulong EventfdConsume(int fd)
     {
         ulong value = 0;
         return SysRead(fd, &value, 8) == 8 ? value : 0;
@@ -272,7 +283,8 @@ internal static unsafe partial class Libc
     /// signal number, does nothing observable, and is async-signal-safe. Returns whether the signal
     /// now interrupts (false when someone else handles it).
     /// </summary>
-    public static bool InstallKickHandler(int signal)
+    // SAFETY: both buffers are 256-byte stack buffers, zeroed, larger than struct sigaction; the offsets are glibc x86_64's.
+    public static unsafe bool InstallKickHandler(int signal)
     {
         // struct sigaction on x86_64 glibc: handler @0, sa_mask (128 bytes) @8, sa_flags @136, restorer @144.
         byte* old = stackalloc byte[256];

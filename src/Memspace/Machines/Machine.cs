@@ -183,12 +183,12 @@ public abstract class Machine : IDisposable
                 Kvm = KvmAccelerator.Attach(System, new SimulatedKvmVm(), Memory, Io);
                 break;
             case MachineAccelerator.Kvm:
-                Kvm = KvmAccelerator.Create(System, Memory, Io);
+                Kvm = KvmAccelerator.Create(System, Memory, Io, new KvmVmOptions { DevicePath = Options.KvmDevicePath });
                 break;
             case MachineAccelerator.KvmIfAvailable:
-                if (KvmVm.IsAvailable(out string reason))
+                if (KvmVm.IsAvailable(out string reason, Options.KvmDevicePath))
                 {
-                    Kvm = KvmAccelerator.Create(System, Memory, Io);
+                    Kvm = KvmAccelerator.Create(System, Memory, Io, new KvmVmOptions { DevicePath = Options.KvmDevicePath });
                 }
                 else
                 {

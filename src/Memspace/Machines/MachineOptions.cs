@@ -23,6 +23,9 @@ public sealed record MachineOptions
     /// </summary>
     public byte[]? Firmware { get; init; }
 
+    /// <summary>The KVM device to open for <see cref="MachineAccelerator.Kvm"/> and <see cref="MachineAccelerator.KvmIfAvailable"/>. Default <c>/dev/kvm</c>.</summary>
+    public string KvmDevicePath { get; init; } = "/dev/kvm";
+
     /// <summary>Memory-system switches (deliberate differences from QEMU 7.2); null for the defaults.</summary>
     public MemorySystemOptions? MemoryOptions { get; init; }
 

@@ -100,19 +100,28 @@ public sealed class RamBlock
     /// <summary>Copies bytes out of the block (bounds-checked against <see cref="UsedLength"/>).</summary>
     /// <param name="offset">Offset in the block.</param>
     /// <param name="destination">Where to copy to.</param>
-    public unsafe void Read(ulong offset, Span<byte> destination)
+    public void Read(ulong offset, Span<byte> destination)
     {
         CheckAccess(offset, (ulong)destination.Length);
-        new ReadOnlySpan<byte>((void*)(Host + (nint)offset), destination.Length).CopyTo(destination);
+        // SAFETY: CheckAccess proved [offset, offset + length) inside the used length of a block that is
+        // not freed; its host memory stays mapped until an RCU grace period after it is freed.
+        unsafe
+        {
+            new ReadOnlySpan<byte>((void*)(Host + (nint)offset), destination.Length).CopyTo(destination);
+        }
     }
 
     /// <summary>Copies bytes into the block (bounds-checked against <see cref="UsedLength"/>); does not mark them dirty.</summary>
     /// <param name="offset">Offset in the block.</param>
     /// <param name="source">What to copy.</param>
-    public unsafe void Write(ulong offset, ReadOnlySpan<byte> source)
+    public void Write(ulong offset, ReadOnlySpan<byte> source)
     {
         CheckAccess(offset, (ulong)source.Length);
-        source.CopyTo(new Span<byte>((void*)(Host + (nint)offset), source.Length));
+        // SAFETY: as in Read: bounds checked against the used length of a block that is not freed.
+        unsafe
+        {
+            source.CopyTo(new Span<byte>((void*)(Host + (nint)offset), source.Length));
+        }
     }
 
     /// <summary>

@@ -31,7 +31,7 @@ public sealed partial class AddressSpace
     /// <param name="length">Bytes wanted.</param>
     /// <param name="isWrite">Whether the device will write (true) or read.</param>
     /// <param name="attrs">Transaction attributes.</param>
-    public unsafe MappedMemory? Map(ulong address, ulong length, bool isWrite, MemTxAttrs attrs)
+    public MappedMemory? Map(ulong address, ulong length, bool isWrite, MemTxAttrs attrs)
     {
         if (length == 0)
         {
@@ -63,7 +63,7 @@ public sealed partial class AddressSpace
         {
             return null;
         }
-        nint buffer = (nint)NativeMemory.AllocZeroed((nuint)grant);
+        nint buffer = AllocateBounce(grant);
         var mapping = new MappedMemory(this, address, buffer, grant, isWrite, attrs, null, 0, null);
         if (!isWrite)
         {
@@ -79,7 +79,7 @@ public sealed partial class AddressSpace
     /// </summary>
     /// <param name="mapping">What <see cref="Map"/> returned.</param>
     /// <param name="accessLength">How many bytes the device actually accessed.</param>
-    public unsafe void Unmap(MappedMemory mapping, ulong accessLength)
+    public void Unmap(MappedMemory mapping, ulong accessLength)
     {
         ArgumentNullException.ThrowIfNull(mapping);
         if (mapping.AddressSpace != this)
@@ -107,9 +107,9 @@ public sealed partial class AddressSpace
         }
         if (mapping.IsWrite && accessLength > 0)
         {
-            Write(mapping.Address, new ReadOnlySpan<byte>((void*)mapping.Pointer, (int)accessLength), mapping.Attrs);
+            Write(mapping.Address, mapping.BounceBytes((int)accessLength), mapping.Attrs);
         }
-        NativeMemory.Free((void*)mapping.Pointer);
+        FreeBounce(mapping.Pointer);
         Interlocked.Add(ref _bounceInUse, -(long)mapping.Length);
         NotifyMapClients();
     }
@@ -155,6 +155,12 @@ public sealed partial class AddressSpace
             c();
         }
     }
+
+    // SAFETY: allocates native memory that only the MappedMemory made from it refers to; freed once, by Unmap.
+    private static unsafe nint AllocateBounce(ulong length) => (nint)NativeMemory.AllocZeroed((nuint)length);
+
+    // SAFETY: pointer came from AllocateBounce and Unmap marks its mapping unmapped before calling this, so it is freed once.
+    private static unsafe void FreeBounce(nint pointer) => NativeMemory.Free((void*)pointer);
 
     private ulong ReserveBounce(ulong wanted)
     {

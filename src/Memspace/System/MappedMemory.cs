@@ -55,11 +55,17 @@ public sealed class MappedMemory
     internal RamBlock? Block { get; }
 
     /// <summary>The mapped bytes.</summary>
-    // SAFETY: Pointer and Length describe memory this mapping owns until Unmap: a bounce buffer it
-    // allocated, or a RAMBlock range that the block's mapping count keeps from being unmapped.
-    public unsafe Span<byte> AsSpan()
+    public Span<byte> AsSpan()
     {
         ObjectDisposedException.ThrowIf(IsUnmapped, this);
-        return new Span<byte>((void*)Pointer, checked((int)Length));
+        return Bytes(checked((int)Length));
     }
+
+    /// <summary>The first <paramref name="length"/> bytes of a bounce buffer, while <see cref="AddressSpace.Unmap"/> writes them back.</summary>
+    internal ReadOnlySpan<byte> BounceBytes(int length) => Bytes(Math.Min(length, checked((int)Length)));
+
+    // SAFETY: Pointer and Length describe memory this mapping owns until Unmap frees or releases it:
+    // a bounce buffer it allocated, or a RAMBlock range whose block the mapping count keeps mapped.
+    // Callers check IsUnmapped first, or are Unmap itself before it frees the buffer; length <= Length.
+    private unsafe Span<byte> Bytes(int length) => new((void*)Pointer, length);
 }

@@ -10,7 +10,7 @@ namespace Memspace.Tests.Dispatch;
 /// nothing is mapped: anything else is a torn read. Freed RAM is unmapped for real, so a reader that
 /// touched it would crash the test process.
 /// </summary>
-public unsafe class ConcurrencyStressTests
+public class ConcurrencyStressTests
 {
     private const ulong Window = 16 * 0x10000;
     private const ulong DevicePattern = 0xeeeeeeeeeeeeeeee;
@@ -47,6 +47,7 @@ public unsafe class ConcurrencyStressTests
             MemoryRegion mr = MemoryRegion.CreateRam(s, $"ram{nextPattern}", size,
                 ram: resizeable ? new Memspace.Ram.RamBlockOptions { MaxSize = 0x10000 } : null);
             // Fill the whole mapping (up to the maximum size), so growing never exposes other bytes.
+            // SAFETY: the block maps MaxLength bytes from its RAM pointer; the region was just created.
             unsafe
             {
                 new Span<byte>((void*)mr.GetRamPtr(), (int)mr.RamBlock!.MaxLength).Fill(pattern);

@@ -13,12 +13,16 @@ public sealed class ResidentMemory
 
 /// <summary>Each host memory backend, exercised for real.</summary>
 [Collection(nameof(ResidentMemory))]
-public unsafe class HostMemoryTests
+public class HostMemoryTests
 {
     private const ulong Mib = 1 << 20;
 
     private static void Fill(HostMemory m, ulong length, byte value)
-        => new Span<byte>((void*)m.Pointer, (int)length).Fill(value);
+        => Bytes(m)[..(int)length].Fill(value);
+
+    // SAFETY: the mapping is m.Length bytes from m.Pointer and stays mapped until the test disposes m,
+    // after its last use of the span.
+    private static unsafe Span<byte> Bytes(HostMemory m) => new((void*)m.Pointer, (int)m.Length);
 
     private static long StatusKb(string field)
     {
@@ -54,8 +58,8 @@ public unsafe class HostMemoryTests
         Assert.True(touched - before >= 48 * 1024, $"RssAnon rose only {touched - before} KiB");
         m.Discard(0, 32 * Mib);
         Assert.Equal(0, m.ResidentPages(0, 32 * Mib));
-        Assert.Equal(0, ((byte*)m.Pointer)[4096]);            // discarded private memory reads as zero
-        Assert.Equal(0x5a, ((byte*)m.Pointer)[40 * Mib]);     // the rest is intact
+        Assert.Equal(0, Bytes(m)[(int)(4096)]);            // discarded private memory reads as zero
+        Assert.Equal(0x5a, Bytes(m)[(int)(40 * Mib)]);     // the rest is intact
         long discarded = StatusKb("RssAnon");
         Assert.True(touched - discarded >= 24 * 1024, $"RssAnon fell only {touched - discarded} KiB after discard");
         m.Dispose();
@@ -74,12 +78,12 @@ public unsafe class HostMemoryTests
         // What another process would do: map the same memory through /proc/<pid>/fd.
         using HostMemory second = HostMemory.File($"/proc/self/fd/{first.Fd}", 16 * Mib, shared: true);
         Assert.NotEqual(first.Pointer, second.Pointer);
-        ((byte*)first.Pointer)[12345] = 0x42;
-        ((ulong*)(first.Pointer + (nint)(8 * Mib)))[0] = 0x1122334455667788;
-        Assert.Equal(0x42, ((byte*)second.Pointer)[12345]);
-        Assert.Equal(0x1122334455667788UL, ((ulong*)(second.Pointer + (nint)(8 * Mib)))[0]);
-        ((byte*)second.Pointer)[99] = 7;
-        Assert.Equal(7, ((byte*)first.Pointer)[99]);
+        Bytes(first)[(int)(12345)] = 0x42;
+        System.Buffers.Binary.BinaryPrimitives.WriteUInt64LittleEndian(Bytes(first)[(int)(8 * Mib)..], 0x1122334455667788);
+        Assert.Equal(0x42, Bytes(second)[(int)(12345)]);
+        Assert.Equal(0x1122334455667788UL, System.Buffers.Binary.BinaryPrimitives.ReadUInt64LittleEndian(Bytes(second)[(int)(8 * Mib)..]));
+        Bytes(second)[(int)(99)] = 7;
+        Assert.Equal(7, Bytes(first)[(int)(99)]);
 
         long shmemBefore = StatusKb("RssShmem");
         Fill(first, 16 * Mib, 1);
@@ -89,7 +93,7 @@ public unsafe class HostMemoryTests
         Assert.Equal(0, first.ResidentPages(0, 16 * Mib));
         Assert.True(StatusKb("RssShmem") <= shmemBefore + 1024, "RssShmem did not fall after the hole punch");
         // A hole punch frees the pages for every mapping: both see zeros.
-        Assert.Equal(0, ((byte*)second.Pointer)[12345]);
+        Assert.Equal(0, Bytes(second)[(int)(12345)]);
     }
 
     [Fact]
@@ -100,16 +104,16 @@ public unsafe class HostMemoryTests
         {
             using (HostMemory m = HostMemory.File(path, 1 * Mib, shared: true))
             {
-                "persisted"u8.CopyTo(new Span<byte>((void*)(m.Pointer + 4096), 9));
+                "persisted"u8.CopyTo(Bytes(m)[4096..]);
             }
             byte[] bytes = File.ReadAllBytes(path);
             Assert.Equal((int)Mib, bytes.Length);
             Assert.Equal("persisted"u8.ToArray(), bytes[4096..(4096 + 9)]);
             using (HostMemory again = HostMemory.File(path, 1 * Mib, shared: true))
             {
-                Assert.Equal((byte)'p', ((byte*)again.Pointer)[4096]);
+                Assert.Equal((byte)'p', Bytes(again)[(int)(4096)]);
                 again.Discard(0, 1 * Mib);
-                Assert.Equal(0, ((byte*)again.Pointer)[4096]);
+                Assert.Equal(0, Bytes(again)[(int)(4096)]);
             }
             Assert.Equal(0, File.ReadAllBytes(path)[4096]);
         }
@@ -128,11 +132,11 @@ public unsafe class HostMemoryTests
             File.WriteAllBytes(path, Enumerable.Repeat((byte)3, 8192).ToArray());
             using (HostMemory m = HostMemory.File(path, 8192, shared: false))
             {
-                Assert.Equal(3, ((byte*)m.Pointer)[100]);
-                ((byte*)m.Pointer)[100] = 9;
-                Assert.Equal(9, ((byte*)m.Pointer)[100]);
+                Assert.Equal(3, Bytes(m)[(int)(100)]);
+                Bytes(m)[(int)(100)] = 9;
+                Assert.Equal(9, Bytes(m)[(int)(100)]);
                 m.Discard(0, 4096);
-                Assert.Equal(3, ((byte*)m.Pointer)[100]); // the private copy is gone; the file shows again
+                Assert.Equal(3, Bytes(m)[(int)(100)]); // the private copy is gone; the file shows again
             }
             Assert.Equal(3, File.ReadAllBytes(path)[100]);
         }
@@ -167,7 +171,8 @@ public unsafe class HostMemoryTests
     }
 
     [Fact]
-    public void CallerMemoryStaysTheCallers()
+    // SAFETY: raw is a 64 KiB allocation freed only in the finally block, after every use.
+    public unsafe void CallerMemoryStaysTheCallers()
     {
         void* raw = NativeMemory.AlignedAlloc(65536, 4096);
         try
