@@ -26,10 +26,12 @@ internal readonly struct DispatchEntry
             Host = block.Host + (nint)fr.OffsetInRegion;
             RamAddr = block.Offset + fr.OffsetInRegion;
             // QEMU's memory_access_is_direct.
-            DirectRead = (mr.IsRam && !mr.IsRamDevice) || mr.IsRomd;
+            // The range's own romd mode: the view is a snapshot, whatever the region does later.
+            bool romd = mr.IsRomDevice && fr.RomdMode;
+            DirectRead = (mr.IsRam && !mr.IsRamDevice) || romd;
             RamWritable = mr.IsRam && !mr.IsRomDevice && !mr.IsRamDevice;
             ReadOnly = readOnly;
-            RomLoadable = mr.IsRam || mr.IsRomd;
+            RomLoadable = mr.IsRam || romd;
             DirectWritable = RamWritable && !readOnly;
         }
     }

@@ -5,78 +5,70 @@ namespace Memspace.Dispatch;
 
 /// <summary>
 /// What guest accesses use to find their way through one <see cref="FlatView"/> (the role of QEMU's
-/// <c>AddressSpaceDispatch</c>): a <see cref="DispatchEntry"/> per range, built once when the view is
-/// rendered, and a most-recently-used hint. Address spaces that share a view share its table.
+/// <c>AddressSpaceDispatch</c>): a <see cref="DispatchEntry"/> per range. Entries are made per leaf of
+/// the view's range tree the first time an access lands there and kept on the leaf, so a view made by
+/// an incremental commit reuses the entries of every leaf it shares with the view before it, and a
+/// commit never rebuilds a whole table. Address spaces that share a view share its table. Readers never
+/// write anything but a leaf's entries, once.
 /// </summary>
 internal sealed class DispatchTable
 {
-    private readonly DispatchEntry[] _entries;
-    private int _mru;
+    private readonly bool _honourSectionReadOnly;
+    private readonly RangeTree _tree;
 
-    /// <summary>Builds the entries of <paramref name="view"/>.</summary>
+    /// <summary>Makes the table of <paramref name="view"/>.</summary>
     /// <param name="view">The rendered view.</param>
     /// <param name="honourSectionReadOnly">Whether a section's read-only flag makes its RAM read-only (Memspace's rule) or only the region's own flag does (QEMU 7.2's).</param>
     public DispatchTable(FlatView view, bool honourSectionReadOnly)
     {
         View = view;
-        ReadOnlySpan<FlatRange> ranges = view.RangeSpan;
-        _entries = new DispatchEntry[ranges.Length];
-        for (int i = 0; i < ranges.Length; i++)
-        {
-            _entries[i] = DispatchEntry.For(ranges[i], honourSectionReadOnly);
-        }
+        _tree = view.Tree;
+        _honourSectionReadOnly = honourSectionReadOnly;
     }
 
     /// <summary>The view the table serves.</summary>
     public FlatView View { get; }
 
-    /// <summary>The entries, in the view's range order.</summary>
-    public ReadOnlySpan<DispatchEntry> Entries => _entries;
+    /// <summary>The entry for <paramref name="address"/>, or <see cref="DispatchEntry.Unassigned"/> (whose region is null).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public ref readonly DispatchEntry EntryFor(ulong address)
+    {
+        RangeTree.Leaf? leaf = _tree.LeafFor(address, out int i);
+        if (leaf is null)
+        {
+            return ref DispatchEntry.Unassigned;
+        }
+        DispatchEntry[] entries = leaf.Attachment is DispatchEntry[] made ? made : Make(leaf);
+        ref readonly DispatchEntry e = ref entries[i];
+        return ref address - e.Start <= e.LastOffset ? ref e : ref DispatchEntry.Unassigned;
+    }
 
-    /// <summary>First address of range <paramref name="index"/>.</summary>
-    public ulong StartOf(int index) => _entries[index].Start;
-
-    /// <summary>Last address of range <paramref name="index"/>.</summary>
-    public ulong LastOf(int index) => _entries[index].Start + _entries[index].LastOffset;
+    /// <summary>The entry of the range that follows <paramref name="e"/> directly (starts where it ends), or <see cref="DispatchEntry.Unassigned"/>.</summary>
+    public ref readonly DispatchEntry Next(in DispatchEntry e)
+    {
+        ulong last = e.Start + e.LastOffset;
+        if (last == ulong.MaxValue)
+        {
+            return ref DispatchEntry.Unassigned;
+        }
+        ref readonly DispatchEntry next = ref EntryFor(last + 1);
+        return ref next.Start == last + 1 ? ref next : ref DispatchEntry.Unassigned;
+    }
 
     /// <summary>First address at or above <paramref name="address"/> that some range covers, or null.</summary>
     public ulong? NextStart(ulong address) => View.NextStart(address);
 
-    /// <summary>
-    /// <see cref="FlatView.IndexOf"/> behind a most-recently-used hint (QEMU's <c>mru_section</c>):
-    /// checked first, written only on a miss, so threads that keep hitting one range share a read-only line.
-    /// </summary>
-    public int FindIndex(ulong address)
+    /// <summary>Makes (once) the entries of a leaf.</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private DispatchEntry[] Make(RangeTree.Leaf leaf)
     {
-        int i = _mru;
-        DispatchEntry[] d = _entries;
-        if ((uint)i < (uint)d.Length && address - d[i].Start <= d[i].LastOffset)
+        LocalRange[] items = leaf.Items;
+        var entries = new DispatchEntry[items.Length];
+        for (int i = 0; i < items.Length; i++)
         {
-            return i;
+            entries[i] = DispatchEntry.For(items[i].Range, _honourSectionReadOnly);
         }
-        int j = View.IndexOf(address);
-        if (j >= 0)
-        {
-            _mru = j;
-        }
-        return j;
-    }
-
-    /// <summary>The entry for <paramref name="address"/>, or <see cref="DispatchEntry.Unassigned"/>.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public ref readonly DispatchEntry EntryFor(ulong address)
-    {
-        int i = _mru;
-        DispatchEntry[] d = _entries;
-        if ((uint)i < (uint)d.Length)
-        {
-            ref readonly DispatchEntry e = ref d[i];
-            if (address - e.Start <= e.LastOffset)
-            {
-                return ref e;
-            }
-        }
-        int j = FindIndex(address);
-        return ref j >= 0 ? ref d[j] : ref DispatchEntry.Unassigned;
+        // Two readers may race here: both make the same entries, and the first one published wins.
+        return Interlocked.CompareExchange(ref leaf.Attachment, entries, null) as DispatchEntry[] ?? entries;
     }
 }

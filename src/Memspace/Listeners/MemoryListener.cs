@@ -34,6 +34,25 @@ public abstract class MemoryListener
     {
         Name = name;
         Priority = priority;
+        ImplementsRegionNop = Overrides(GetType(), nameof(RegionNop));
+    }
+
+    /// <summary>
+    /// Whether this listener's type overrides <see cref="RegionNop"/>. QEMU calls <c>region_nop</c> only
+    /// on listeners that have it; Memspace goes further and, when no listener of an address space has it,
+    /// tells the listeners only about the address intervals a commit changed.
+    /// </summary>
+    internal bool ImplementsRegionNop { get; }
+
+    [System.Diagnostics.CodeAnalysis.UnconditionalSuppressMessage("Trimming", "IL2070",
+        Justification = "If trimming removed the method's metadata, the listener is taken to override it, which only costs speed.")]
+    [System.Diagnostics.CodeAnalysis.UnconditionalSuppressMessage("Trimming", "IL2075",
+        Justification = "As above.")]
+    private static bool Overrides(Type type, string method)
+    {
+        System.Reflection.MethodInfo? m = type.GetMethod(method, System.Reflection.BindingFlags.Public | System.Reflection.BindingFlags.Instance,
+            [typeof(MemoryRegionSection).MakeByRefType()]);
+        return m is null || m.DeclaringType != typeof(MemoryListener);
     }
 
     /// <summary>Name for diagnostics.</summary>

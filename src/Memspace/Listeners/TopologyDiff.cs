@@ -18,14 +18,55 @@ internal static class TopologyDiff
     /// <summary>Tells <paramref name="listeners"/> (ascending priority) how <paramref name="oldView"/> became <paramref name="newView"/>.</summary>
     public static void Report(IReadOnlyList<MemoryListener> listeners, FlatView oldView, FlatView newView, ListenerFailures failures)
     {
-        Pass(listeners, oldView, newView, adding: false, failures);
-        Pass(listeners, oldView, newView, adding: true, failures);
+        Pass(listeners, oldView, oldView.RangeSpan, newView, newView.RangeSpan, adding: false, failures);
+        Pass(listeners, oldView, oldView.RangeSpan, newView, newView.RangeSpan, adding: true, failures);
     }
 
-    private static void Pass(IReadOnlyList<MemoryListener> listeners, FlatView oldView, FlatView newView, bool adding, ListenerFailures failures)
+    /// <summary>
+    /// The same report when <paramref name="newView"/> differs from <paramref name="oldView"/> only inside
+    /// <paramref name="spans"/> (sorted, disjoint, their ends range boundaries in both views): the ranges
+    /// outside are the same in both, and listeners that do not take <c>region_nop</c> would hear nothing
+    /// about them, so they are not visited. The callbacks, and their order, are those of <see cref="Report"/>.
+    /// </summary>
+    public static void ReportSpans(IReadOnlyList<MemoryListener> listeners, FlatView oldView, FlatView newView,
+        IReadOnlyList<(UInt128 Start, UInt128 End)> spans, ListenerFailures failures)
     {
-        ReadOnlySpan<FlatRange> olds = oldView.RangeSpan;
-        ReadOnlySpan<FlatRange> news = newView.RangeSpan;
+        var olds = new FlatRange[spans.Count][];
+        var news = new FlatRange[spans.Count][];
+        for (int i = 0; i < spans.Count; i++)
+        {
+            olds[i] = Within(oldView, spans[i].Start, spans[i].End);
+            news[i] = Within(newView, spans[i].Start, spans[i].End);
+        }
+        for (int i = 0; i < spans.Count; i++)
+        {
+            Pass(listeners, oldView, olds[i], newView, news[i], adding: false, failures);
+        }
+        for (int i = 0; i < spans.Count; i++)
+        {
+            Pass(listeners, oldView, olds[i], newView, news[i], adding: true, failures);
+        }
+    }
+
+    /// <summary>The ranges of <paramref name="view"/> that start in [<paramref name="start"/>, <paramref name="end"/>).</summary>
+    private static FlatRange[] Within(FlatView view, UInt128 start, UInt128 end)
+    {
+        var result = new List<FlatRange>();
+        int i = start > ulong.MaxValue ? view.Count : view.Tree.FirstEndingAbove((ulong)start);
+        foreach (LocalRange r in view.Tree.Enumerate(i))
+        {
+            if (r.Range.Start >= end)
+            {
+                break;
+            }
+            result.Add(r.Range);
+        }
+        return [.. result];
+    }
+
+    private static void Pass(IReadOnlyList<MemoryListener> listeners, FlatView oldView, ReadOnlySpan<FlatRange> olds,
+        FlatView newView, ReadOnlySpan<FlatRange> news, bool adding, ListenerFailures failures)
+    {
         int io = 0, inew = 0;
         while (io < olds.Length || inew < news.Length)
         {

@@ -230,12 +230,14 @@ public sealed partial class MemoryRegion
         _enabled = false;
         while (_subregions.Count > 0)
         {
-            DetachSubregion(_subregions[0]);
+            DetachSubregion(_subregions.Ordered[0]);
         }
         if (AliasTarget is { } target)
         {
             target._aliasReferences--;
+            target._aliasReferrers?.Remove(this);
         }
+        RenderCache = null;
         if (RamBlock is { } block)
         {
             System.RamList.Remove(block);

@@ -27,7 +27,8 @@ public sealed partial class MemoryRegion
     /// <summary>2^64: the size of a region that covers the whole 64-bit address space.</summary>
     public static readonly UInt128 Size2To64 = (UInt128)1 << 64;
 
-    private readonly List<MemoryRegion> _subregions = [];
+    private readonly SubregionIndex _subregions = new();
+    private List<MemoryRegion>? _aliasReferrers;
     private readonly List<MemoryRegionIoeventfd> _ioeventfds = [];
     private readonly List<CoalescedRange> _coalesced = [];
     private UInt128 _size;
@@ -51,6 +52,7 @@ public sealed partial class MemoryRegion
         Name = name;
         Owner = owner;
         _size = NormalizeSize(size, nameof(size));
+        Serial = system.NextSerial();
     }
 
     // ------------------------------------------------------------------------------------------
@@ -169,6 +171,7 @@ public sealed partial class MemoryRegion
         {
             target.CheckNotDestroyed();
             target._aliasReferences++;
+            (target._aliasReferrers ??= []).Add(alias);
         }
         return alias;
     }
@@ -271,7 +274,31 @@ public sealed partial class MemoryRegion
     }
 
     /// <summary>Subregions in rendering order: priority descending, the most recently added first among equals.</summary>
-    public IReadOnlyList<MemoryRegion> Subregions => _subregions;
+    public IReadOnlyList<MemoryRegion> Subregions => _subregions.Ordered;
+
+    /// <summary>Number of subregions.</summary>
+    public int SubregionCount => _subregions.Count;
+
+    /// <summary>A number no other region of the memory system has (creation order).</summary>
+    internal long Serial { get; }
+
+    /// <summary>When the region was last attached to a container; orders equal-priority siblings (the most recent first).</summary>
+    internal long AttachSequence { get; private set; }
+
+    /// <summary>The start the container's index filed the region under.</summary>
+    internal ulong IndexedStart { get; set; }
+
+    /// <summary>The end the container's index filed the region under.</summary>
+    internal UInt128 IndexedEnd { get; set; }
+
+    /// <summary>The aliases whose target this region is (mapped or not).</summary>
+    internal IReadOnlyList<MemoryRegion> AliasReferrers => (IReadOnlyList<MemoryRegion>?)_aliasReferrers ?? [];
+
+    /// <summary>Adds the subregions whose extent overlaps [<paramref name="start"/>, <paramref name="end"/>) to <paramref name="into"/>, in no particular order.</summary>
+    internal void SubregionsOverlapping(UInt128 start, UInt128 end, List<MemoryRegion> into) => _subregions.Overlapping(start, end, into);
+
+    /// <summary>What the renderer keeps for this region between commits (its rendering in local coordinates), or null.</summary>
+    internal object? RenderCache { get; set; }
 
     /// <summary>The region's ioeventfds, in QEMU's sort order.</summary>
     public IReadOnlyList<MemoryRegionIoeventfd> Ioeventfds => _ioeventfds;
@@ -336,6 +363,7 @@ public sealed partial class MemoryRegion
         AttachSubregion(offset, subregion);
         if (Reaches(subregion, this))
         {
+            System.AliasCycleSeen = true;
             // An alias inside 'subregion' leads back here. QEMU allows that (Arm's SSE maps aliases of
             // a container inside it) as long as each round shrinks the window to nothing.
             EnsureRenderable(() =>
@@ -388,11 +416,14 @@ public sealed partial class MemoryRegion
 
         void Move(ulong to)
         {
-            _address = to;
             if (Container is { } container)
             {
                 container.DetachSubregion(this);
                 container.AttachSubregion(to, this);
+            }
+            else
+            {
+                _address = to;
             }
         }
     }
@@ -409,6 +440,7 @@ public sealed partial class MemoryRegion
         bool pending = System.SnapshotPending();
         _enabled = enabled;
         System.MarkTopologyChanged(true);
+        System.RecordChange(this, 0, _size, content: false);
         if (enabled)
         {
             EnsureRenderableIfCyclic(() =>
@@ -441,7 +473,13 @@ public sealed partial class MemoryRegion
         }
         UInt128 old = _size;
         bool pending = System.SnapshotPending();
+        System.RecordChange(this, 0, UInt128.Max(old, s));
+        if (Container is { } container)
+        {
+            container.RecordChildExtent(this, UInt128.Max(old, s));
+        }
         _size = s;
+        Container?._subregions.Reindex(this);
         System.MarkTopologyChanged(true);
         if (s > old)
         {
@@ -469,6 +507,7 @@ public sealed partial class MemoryRegion
         ulong old = _aliasOffset;
         bool pending = System.SnapshotPending();
         _aliasOffset = offset;
+        System.RecordChange(this, 0, _size);
         System.MarkTopologyChanged(_enabled);
         EnsureRenderableIfCyclic(() =>
         {
@@ -487,6 +526,7 @@ public sealed partial class MemoryRegion
             return;
         }
         _readOnly = readOnly;
+        System.RecordChange(this, 0, _size);
         System.MarkTopologyChanged(_enabled);
     }
 
@@ -500,6 +540,7 @@ public sealed partial class MemoryRegion
             return;
         }
         _nonVolatile = nonVolatile;
+        System.RecordChange(this, 0, _size);
         System.MarkTopologyChanged(_enabled);
     }
 
@@ -513,6 +554,7 @@ public sealed partial class MemoryRegion
             return;
         }
         _unmergeable = unmergeable;
+        System.RecordChange(this, 0, _size);
         System.MarkTopologyChanged(_enabled);
     }
 
@@ -530,6 +572,7 @@ public sealed partial class MemoryRegion
             return;
         }
         _romdMode = romdMode;
+        System.RecordChange(this, 0, _size);
         System.MarkTopologyChanged(_enabled);
     }
 
@@ -558,6 +601,7 @@ public sealed partial class MemoryRegion
         }
         byte mask = 1 << (int)DirtyMemoryClient.Vga;
         _dirtyLogMask = (byte)((_dirtyLogMask & ~mask) | (log ? mask : 0));
+        System.RecordChange(this, 0, _size);
         System.MarkTopologyChanged(_enabled);
     }
 
@@ -730,9 +774,10 @@ public sealed partial class MemoryRegion
     /// </summary>
     private void EnsureRenderableIfCyclic(Action revert, string what)
     {
-        bool onCycle = (AliasTarget is { } t && Reaches(t, this)) || _subregions.Any(sub => Reaches(sub, this));
+        bool onCycle = (AliasTarget is { } t && Reaches(t, this)) || _subregions.Ordered.Any(sub => Reaches(sub, this));
         if (onCycle)
         {
+            System.AliasCycleSeen = true;
             EnsureRenderable(revert, what);
         }
     }
@@ -767,7 +812,7 @@ public sealed partial class MemoryRegion
             {
                 stack.Push(t);
             }
-            foreach (MemoryRegion child in mr._subregions)
+            foreach (MemoryRegion child in mr._subregions.Ordered)
             {
                 stack.Push(child);
             }
@@ -783,14 +828,15 @@ public sealed partial class MemoryRegion
             alias.MappedViaAlias++;
         }
         subregion._address = offset;
-        int i = 0;
-        while (i < _subregions.Count && subregion._priority < _subregions[i]._priority)
-        {
-            i++;
-        }
-        _subregions.Insert(i, subregion);
+        subregion.AttachSequence = System.NextAttachSequence();
+        _subregions.Add(subregion);
+        RecordChildExtent(subregion, subregion._size);
         System.MarkTopologyChanged(_enabled && subregion._enabled);
     }
+
+    /// <summary>Notes that this container's rendering may differ where <paramref name="child"/> sits (over <paramref name="size"/> bytes).</summary>
+    private void RecordChildExtent(MemoryRegion child, UInt128 size)
+        => System.RecordChange(this, child._address, UInt128.Min((UInt128)child._address + size, _size));
 
     private void DetachSubregion(MemoryRegion subregion)
     {
@@ -799,6 +845,7 @@ public sealed partial class MemoryRegion
         {
             alias.MappedViaAlias--;
         }
+        RecordChildExtent(subregion, subregion._size);
         _subregions.Remove(subregion);
         System.MarkTopologyChanged(_enabled && subregion._enabled);
     }

@@ -19,6 +19,9 @@ public abstract class RegionGraph
     private bool _updatePending;
     private bool _ioeventfdUpdatePending;
     private bool _committing;
+    private long _serial;
+    private long _attachSequence;
+    private List<RegionChange> _changes = [];
 
     private protected RegionGraph(int targetPageBits, bool allocateRam)
     {
@@ -110,9 +113,10 @@ public abstract class RegionGraph
             if (--_depth == 0 && (_updatePending || _ioeventfdUpdatePending))
             {
                 bool topology = _updatePending;
+                bool ioeventfds = _ioeventfdUpdatePending;
                 _updatePending = false;
                 _ioeventfdUpdatePending = false;
-                RunCommitting(() => Commit(topology));
+                RunCommitting(() => Commit(topology, ioeventfds));
             }
         }
         finally
@@ -131,10 +135,10 @@ public abstract class RegionGraph
 
     /// <summary>
     /// The outermost commit of a transaction that changed something: with <paramref name="topology"/>,
-    /// the graph changed (render and tell listeners); otherwise only ioeventfds did. Runs under the
-    /// topology lock with changes refused.
+    /// the graph changed (render and tell listeners); with <paramref name="ioeventfds"/>, some region's
+    /// ioeventfds did. Runs under the topology lock with changes refused.
     /// </summary>
-    internal abstract void Commit(bool topology);
+    internal abstract void Commit(bool topology, bool ioeventfds);
 
     /// <summary>Runs <paramref name="action"/> with topology changes refused (a listener callback must not make one).</summary>
     private protected void RunCommitting(Action action)
@@ -168,6 +172,46 @@ public abstract class RegionGraph
     internal void RestorePending(bool pending) => _updatePending = pending;
 
     internal void MarkIoeventfdsChanged(bool pending) => _ioeventfdUpdatePending |= pending;
+
+    // ------------------------------------------------------------------------------------------
+    // What changed since the last commit, for incremental rendering
+    // ------------------------------------------------------------------------------------------
+
+    /// <summary>A number no region of this graph has had before.</summary>
+    internal long NextSerial() => Interlocked.Increment(ref _serial);
+
+    /// <summary>The next attach sequence (orders equal-priority siblings).</summary>
+    internal long NextAttachSequence() => ++_attachSequence;
+
+    /// <summary>
+    /// Notes that [<paramref name="start"/>, <paramref name="end"/>) of <paramref name="region"/> may render
+    /// differently (<paramref name="content"/>), or that the region was shown or hidden (not content).
+    /// </summary>
+    internal void RecordChange(MemoryRegion region, UInt128 start, UInt128 end, bool content = true)
+    {
+        if (start < end)
+        {
+            _changes.Add(new RegionChange(region, start, end, content));
+        }
+    }
+
+    /// <summary>Takes the changes recorded since the last call.</summary>
+    internal List<RegionChange> TakeChanges()
+    {
+        List<RegionChange> changes = _changes;
+        _changes = [];
+        return changes;
+    }
+
+    /// <summary>
+    /// Whether an alias has ever pointed back into its own container (Arm's SSE does this). Such a graph
+    /// renders through a cycle whose window shrinks each round; the incremental renderer leaves it to
+    /// the full one.
+    /// </summary>
+    internal bool AliasCycleSeen { get; set; }
+
+    /// <summary>Whether every cached rendering must be thrown away at the next commit (the dirty-log masks of all RAM changed).</summary>
+    internal bool RenderingInvalidated { get; set; }
 
     // ------------------------------------------------------------------------------------------
     // What regions ask of the memory system

@@ -1,3 +1,4 @@
+using System.Collections;
 using Memspace.Regions;
 
 namespace Memspace.Rendering;
@@ -5,69 +6,72 @@ namespace Memspace.Rendering;
 /// <summary>
 /// The rendered form of a region graph (QEMU's <c>FlatView</c>): sorted, disjoint
 /// <see cref="FlatRange"/>s. Immutable; a commit publishes new views, and every address space whose
-/// root resolves to the same physical root shares one view object.
+/// root resolves to the same physical root shares one view object. A view made by an incremental
+/// commit shares its storage with the view before it, except where the commit changed something.
 /// </summary>
 public sealed class FlatView
 {
-    private readonly FlatRange[] _ranges;
-    private readonly ulong[] _starts;
-    private readonly ulong[] _lastOffsets;
+    private LocalRange[]? _array;
+    private FlatRange[]? _ranges;
 
-    internal FlatView(MemoryRegion? root, FlatRange[] ranges, long generation)
+    internal FlatView(MemoryRegion? root, RangeTree tree, long generation)
     {
         Root = root;
-        _ranges = ranges;
-        _starts = new ulong[ranges.Length];
-        _lastOffsets = new ulong[ranges.Length];
-        for (int i = 0; i < ranges.Length; i++)
-        {
-            _starts[i] = ranges[i].Start;
-            _lastOffsets[i] = (ulong)(ranges[i].Size - 1);
-        }
+        Tree = tree;
         Generation = generation;
+        Ranges = new RangeList(this);
     }
 
-    internal ulong StartOf(int index) => _starts[index];
+    /// <summary>The view's ioeventfds at absolute addresses (QEMU collects them per address space; views are shared, so are they), once collected.</summary>
+    internal MemoryRegionIoeventfd[]? Ioeventfds { get; set; }
 
-    /// <summary>Last address of range <paramref name="index"/>.</summary>
-    internal ulong LastOf(int index) => _starts[index] + _lastOffsets[index];
-
-    /// <summary>First address at or above <paramref name="address"/> that some range covers, or null.</summary>
-    internal ulong? NextStart(ulong address)
-    {
-        int i = UpperBound(address);
-        return i < _starts.Length ? _starts[i] : null;
-    }
+    /// <summary>The ranges in their B+-tree.</summary>
+    internal RangeTree Tree { get; }
 
     /// <summary>The physical root the view was rendered from, or null for the shared empty view.</summary>
     public MemoryRegion? Root { get; }
 
     /// <summary>The ranges, sorted by address.</summary>
-    public IReadOnlyList<FlatRange> Ranges => _ranges;
+    public IReadOnlyList<FlatRange> Ranges { get; }
 
-    /// <summary>The ranges as a span.</summary>
-    public ReadOnlySpan<FlatRange> RangeSpan => _ranges;
+    /// <summary>
+    /// The ranges as a span. The first use copies them out of the view's tree (O(n), once per view);
+    /// hot paths use <see cref="Lookup"/>, <see cref="IndexOf"/> and <see cref="Ranges"/> instead.
+    /// </summary>
+    public ReadOnlySpan<FlatRange> RangeSpan => _ranges ??= Materialize();
 
     /// <summary>Number of ranges.</summary>
-    public int Count => _ranges.Length;
+    public int Count => Tree.Count;
 
     /// <summary>Sequence number of the commit (or address-space creation) that rendered the view.</summary>
     public long Generation { get; }
 
+    /// <summary>The ranges with their walk identities, in order (materialized once).</summary>
+    internal ReadOnlySpan<LocalRange> LocalRanges => _array ??= Tree.ToArray();
+
+    /// <summary>Range <paramref name="index"/>.</summary>
+    internal ref readonly FlatRange At(int index) => ref Tree[index].Range;
+
+    /// <summary>Last address of range <paramref name="index"/>.</summary>
+    internal ulong LastOf(int index) => Tree[index].Range.Last;
+
+    /// <summary>First address at or above <paramref name="address"/> that some range covers, or null.</summary>
+    internal ulong? NextStart(ulong address)
+    {
+        int i = Tree.LastStartingAtOrBelow(address) + 1;
+        return i < Tree.Count ? Tree[i].Range.Start : null;
+    }
+
     /// <summary>Index of the range that contains <paramref name="address"/>, or -1.</summary>
     /// <param name="address">A guest address.</param>
-    public int IndexOf(ulong address)
-    {
-        int i = UpperBound(address) - 1;
-        return i >= 0 && address - _starts[i] <= _lastOffsets[i] ? i : -1;
-    }
+    public int IndexOf(ulong address) => Tree.IndexOf(address);
 
     /// <summary>The range that contains <paramref name="address"/>, or null.</summary>
     /// <param name="address">A guest address.</param>
     public FlatRange? Lookup(ulong address)
     {
         int i = IndexOf(address);
-        return i >= 0 ? _ranges[i] : null;
+        return i >= 0 ? Tree[i].Range : null;
     }
 
     /// <summary>
@@ -78,41 +82,43 @@ public sealed class FlatView
     /// <param name="size">Size of the interval.</param>
     public int FirstIntersecting(ulong address, ulong size)
     {
-        UInt128 end = (UInt128)address + size;
-        // First range whose end is beyond address.
-        int i = UpperBound(address) - 1;
-        if (i < 0 || _ranges[i].End <= address)
+        if (size == 0)
         {
-            i++;
+            return -1;
         }
-        return i >= _ranges.Length || _ranges[i].Start >= end || size == 0 ? -1 : i;
+        int i = Tree.FirstEndingAbove(address);
+        return i < Tree.Count && Tree[i].Range.Start < (UInt128)address + size ? i : -1;
     }
 
-    /// <summary>Index of the first range whose start is greater than <paramref name="address"/>.</summary>
-    /// <remarks>
-    /// Branch-free: every step is a conditional move, so a lookup in a view of a thousand ranges costs
-    /// ten predictable iterations instead of ten likely mispredicted branches.
-    /// </remarks>
-    internal int UpperBound(ulong address)
+    private FlatRange[] Materialize()
     {
-        ulong[] starts = _starts;
-        int n = starts.Length;
-        if (n == 0)
+        ReadOnlySpan<LocalRange> local = LocalRanges;
+        var result = new FlatRange[local.Length];
+        for (int i = 0; i < local.Length; i++)
         {
-            return 0;
+            result[i] = local[i].Range;
         }
-        ref ulong first = ref System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(starts);
-        int lo = 0;
-        while (n > 1)
-        {
-            int half = n >> 1;
-            lo = System.Runtime.CompilerServices.Unsafe.Add(ref first, lo + half) <= address ? lo + half : lo;
-            n -= half;
-        }
-        // lo is now the last index with starts[lo] <= address, or 0.
-        return starts[lo] <= address ? lo + 1 : lo;
+        return result;
     }
 
     /// <inheritdoc/>
     public override string ToString() => $"FlatView(root: {Root?.Name ?? "(none)"}, {Count} ranges, gen {Generation})";
+
+    /// <summary>The ranges as a list, read from the tree (no copy).</summary>
+    private sealed class RangeList(FlatView view) : IReadOnlyList<FlatRange>
+    {
+        public FlatRange this[int index] => view.Tree[index].Range;
+
+        public int Count => view.Tree.Count;
+
+        public IEnumerator<FlatRange> GetEnumerator()
+        {
+            foreach (LocalRange r in view.Tree.Enumerate())
+            {
+                yield return r.Range;
+            }
+        }
+
+        IEnumerator IEnumerable.GetEnumerator() => GetEnumerator();
+    }
 }

@@ -72,17 +72,16 @@ public sealed partial class AddressSpace
         {
             ulong a = address + (ulong)pos;
             int remaining = buffer.Length - pos;
-            int idx = view.FindIndex(a);
-            if (idx < 0)
+            ref readonly DispatchEntry e = ref view.EntryFor(a);
+            if (e.Region is null)
             {
                 pos += GapLength(view, a, remaining);
                 continue;
             }
-            int n = ClampToRange(view, idx, a, remaining);
-            ref readonly DispatchEntry e = ref view.Entries[idx];
+            int n = ClampToRange(in e, a, remaining);
             if (e.RomLoadable)
             {
-                CopyToHost(in e, view.StartOf(idx), a, buffer.Slice(pos, n));
+                CopyToHost(in e, a, buffer.Slice(pos, n));
             }
             pos += n;
         }
@@ -126,22 +125,22 @@ public sealed partial class AddressSpace
         {
             ulong a = address + done;
             ulong remaining = length - done;
-            int idx = view.FindIndex(a);
-            if (idx < 0)
+            ref readonly DispatchEntry e = ref view.EntryFor(a);
+            if (e.Region is null)
             {
                 return false;
             }
-            ref readonly DispatchEntry e = ref view.Entries[idx];
             bool direct = isWrite ? e.DirectWrite(attrs) : e.DirectRead;
-            ulong xlat = e.OffsetInRegion + (a - view.StartOf(idx));
+            ulong xlat = e.OffsetInRegion + (a - e.Start);
+            ulong toEnd = e.LastOffset - (a - e.Start);
             ulong l;
             if (direct)
             {
-                l = Math.Min(remaining, view.LastOf(idx) - a + 1);
+                l = toEnd >= remaining - 1 ? remaining : toEnd + 1;
             }
             else
             {
-                l = MmioDispatch.AccessSize(e.Region, e.Region.IsRam ? Math.Min(remaining, view.LastOf(idx) - a + 1) : remaining, xlat);
+                l = MmioDispatch.AccessSize(e.Region, e.Region.IsRam && toEnd < remaining - 1 ? toEnd + 1 : remaining, xlat);
                 if (!MmioDispatch.AccessValid(e.Region, xlat, (uint)l, isWrite, attrs))
                 {
                     return false;
@@ -246,13 +245,12 @@ public sealed partial class AddressSpace
     {
         using Rcu.ReadSection rcu = Rcu.Read();
         DispatchTable view = Dispatch;
-        int idx = view.FindIndex(address);
-        if (idx < 0)
+        ref readonly DispatchEntry e = ref view.EntryFor(address);
+        if (e.Region is null)
         {
             result = Unassigned(address, size, false);
             return 0;
         }
-        ref readonly DispatchEntry e = ref view.Entries[idx];
         ulong offset = address - e.Start;
         if (attrs.Memory && !e.Region.IsRam)
         {
@@ -316,12 +314,11 @@ public sealed partial class AddressSpace
     {
         using Rcu.ReadSection rcu = Rcu.Read();
         DispatchTable view = Dispatch;
-        int idx = view.FindIndex(address);
-        if (idx < 0)
+        ref readonly DispatchEntry e = ref view.EntryFor(address);
+        if (e.Region is null)
         {
             return Unassigned(address, size, true);
         }
-        ref readonly DispatchEntry e = ref view.Entries[idx];
         ulong offset = address - e.Start;
         if (attrs.Memory && !e.Region.IsRam)
         {
@@ -361,8 +358,8 @@ public sealed partial class AddressSpace
         {
             ulong a = address + (ulong)pos;
             int remaining = buffer.Length - pos;
-            int idx = view.FindIndex(a);
-            if (idx < 0)
+            ref readonly DispatchEntry e = ref view.EntryFor(a);
+            if (e.Region is null)
             {
                 int gap = GapLength(view, a, remaining);
                 buffer.Slice(pos, gap).Clear();
@@ -370,8 +367,7 @@ public sealed partial class AddressSpace
                 pos += gap;
                 continue;
             }
-            ref readonly DispatchEntry e = ref view.Entries[idx];
-            ulong offset = a - view.StartOf(idx);
+            ulong offset = a - e.Start;
             if (attrs.Memory && !e.Region.IsRam)
             {
                 // QEMU skips what the device would have covered and keeps going.
@@ -381,12 +377,12 @@ public sealed partial class AddressSpace
             }
             if (e.DirectRead)
             {
-                int n = ClampToRange(view, idx, a, remaining);
+                int n = ClampToRange(in e, a, remaining);
                 CopyFromHost(in e, offset, buffer.Slice(pos, n));
                 pos += n;
                 continue;
             }
-            ulong available = e.Region.IsRam ? (ulong)ClampToRange(view, idx, a, remaining) : (ulong)remaining;
+            ulong available = e.Region.IsRam ? (ulong)ClampToRange(in e, a, remaining) : (ulong)remaining;
             uint l = MmioDispatch.AccessSize(e.Region, available, e.OffsetInRegion + offset);
             result |= MmioDispatch.Read(e.Region, e.OffsetInRegion + offset, out ulong value, l, false, attrs);
             BinaryPrimitives.WriteUInt64LittleEndian(bytes, value);
@@ -406,16 +402,15 @@ public sealed partial class AddressSpace
         {
             ulong a = address + (ulong)pos;
             int remaining = buffer.Length - pos;
-            int idx = view.FindIndex(a);
-            if (idx < 0)
+            ref readonly DispatchEntry e = ref view.EntryFor(a);
+            if (e.Region is null)
             {
                 int gap = GapLength(view, a, remaining);
                 result |= Unassigned(a, (uint)Math.Min(gap, 4), true);
                 pos += gap;
                 continue;
             }
-            ref readonly DispatchEntry e = ref view.Entries[idx];
-            ulong offset = a - view.StartOf(idx);
+            ulong offset = a - e.Start;
             if (attrs.Memory && !e.Region.IsRam)
             {
                 result |= MemoryOnlyRefused(e.Region, a);
@@ -424,12 +419,12 @@ public sealed partial class AddressSpace
             }
             if (e.DirectWrite(attrs))
             {
-                int n = ClampToRange(view, idx, a, remaining);
-                CopyToHost(in e, view.StartOf(idx), a, buffer.Slice(pos, n));
+                int n = ClampToRange(in e, a, remaining);
+                CopyToHost(in e, a, buffer.Slice(pos, n));
                 pos += n;
                 continue;
             }
-            ulong available = e.Region.IsRam ? (ulong)ClampToRange(view, idx, a, remaining) : (ulong)remaining;
+            ulong available = e.Region.IsRam ? (ulong)ClampToRange(in e, a, remaining) : (ulong)remaining;
             uint l = MmioDispatch.AccessSize(e.Region, available, e.OffsetInRegion + offset);
             bytes.Clear();
             buffer.Slice(pos, (int)l).CopyTo(bytes);
@@ -440,10 +435,10 @@ public sealed partial class AddressSpace
         return result;
     }
 
-    /// <summary>Bytes from <paramref name="a"/> to the end of range <paramref name="idx"/>, at most <paramref name="remaining"/>.</summary>
-    private static int ClampToRange(DispatchTable view, int idx, ulong a, int remaining)
+    /// <summary>Bytes from <paramref name="a"/> to the end of the range of <paramref name="e"/>, at most <paramref name="remaining"/>.</summary>
+    private static int ClampToRange(in DispatchEntry e, ulong a, int remaining)
     {
-        ulong left = view.LastOf(idx) - a;
+        ulong left = e.LastOffset - (a - e.Start);
         return left >= (ulong)(remaining - 1) ? remaining : (int)left + 1;
     }
 
@@ -484,9 +479,9 @@ public sealed partial class AddressSpace
         => new ReadOnlySpan<byte>((void*)(e.Host + (nint)offset), destination.Length).CopyTo(destination);
 
     // SAFETY: as CopyFromHost, for an entry whose host memory may be written (RomLoadable or DirectWrite).
-    private unsafe void CopyToHost(in DispatchEntry e, ulong rangeStart, ulong a, ReadOnlySpan<byte> source)
+    private unsafe void CopyToHost(in DispatchEntry e, ulong a, ReadOnlySpan<byte> source)
     {
-        ulong offset = a - rangeStart;
+        ulong offset = a - e.Start;
         source.CopyTo(new Span<byte>((void*)(e.Host + (nint)offset), source.Length));
         MarkDirty(in e, offset, (ulong)source.Length);
     }

@@ -39,15 +39,14 @@ public sealed partial class AddressSpace
         }
         using Rcu.ReadSection rcu = Rcu.Read();
         DispatchTable view = Dispatch;
-        int idx = view.FindIndex(address);
-        if (idx >= 0)
+        ref readonly DispatchEntry e = ref view.EntryFor(address);
+        if (e.Region is not null)
         {
-            ref readonly DispatchEntry e = ref view.Entries[idx];
             bool direct = isWrite ? e.DirectWrite(attrs) : e.DirectRead;
             if (direct && e.Block is { } block && !(attrs.Memory && !e.Region.IsRam))
             {
-                ulong offset = e.OffsetInRegion + (address - view.StartOf(idx));
-                ulong mapped = ExtendTranslation(view, idx, address, length, isWrite, attrs);
+                ulong offset = e.OffsetInRegion + (address - e.Start);
+                ulong mapped = ExtendTranslation(view, in e, address, length, isWrite, attrs);
                 // Never past the block's used length (QEMU's qemu_ram_ptr_length).
                 mapped = Math.Min(mapped, block.UsedLength - Math.Min(offset, block.UsedLength));
                 if (mapped == 0)
@@ -58,7 +57,8 @@ public sealed partial class AddressSpace
                 return new MappedMemory(this, address, block.Host + (nint)offset, mapped, isWrite, attrs, e.Region, offset, block);
             }
         }
-        ulong grant = ReserveBounce(Math.Min(length, idx >= 0 && view.Entries[idx].Region.IsRam ? view.LastOf(idx) - address + 1 : length));
+        ulong toEnd = e.LastOffset - (address - e.Start);
+        ulong grant = ReserveBounce(e.Region is { IsRam: true } && toEnd < length - 1 ? toEnd + 1 : length);
         if (grant == 0)
         {
             return null;
@@ -183,28 +183,26 @@ public sealed partial class AddressSpace
     }
 
     /// <summary>
-    /// QEMU's <c>flatview_extend_translation</c>: how far a direct mapping that starts in range
-    /// <paramref name="idx"/> can go while the next ranges continue the same region at contiguous offsets.
+    /// QEMU's <c>flatview_extend_translation</c>: how far a direct mapping that starts in the range of
+    /// <paramref name="first"/> can go while the next ranges continue the same region at contiguous offsets.
     /// </summary>
-    private static ulong ExtendTranslation(DispatchTable view, int idx, ulong address, ulong length, bool isWrite, MemTxAttrs attrs)
+    private static ulong ExtendTranslation(DispatchTable view, in DispatchEntry first, ulong address, ulong length, bool isWrite, MemTxAttrs attrs)
     {
-        ReadOnlySpan<DispatchEntry> entries = view.Entries;
-        DispatchEntry first = entries[idx];
-        ulong done = Math.Min(length, view.LastOf(idx) - address + 1);
-        ulong nextOffset = first.OffsetInRegion + (address - view.StartOf(idx)) + done;
-        int i = idx + 1;
-        while (done < length && i < entries.Length)
+        ulong toEnd = first.LastOffset - (address - first.Start);
+        ulong done = toEnd < length - 1 ? toEnd + 1 : length;
+        ulong nextOffset = first.OffsetInRegion + (address - first.Start) + done;
+        ref readonly DispatchEntry e = ref view.Next(in first);
+        while (done < length && e.Region is not null)
         {
-            DispatchEntry e = entries[i];
             bool direct = isWrite ? e.DirectWrite(attrs) : e.DirectRead;
-            if (view.StartOf(i) != address + done || e.Region != first.Region || e.OffsetInRegion != nextOffset || !direct)
+            if (e.Region != first.Region || e.OffsetInRegion != nextOffset || !direct)
             {
                 break;
             }
-            ulong take = Math.Min(length - done, view.LastOf(i) - view.StartOf(i) + 1);
+            ulong take = e.LastOffset < length - done - 1 ? e.LastOffset + 1 : length - done;
             done += take;
             nextOffset += take;
-            i++;
+            e = ref view.Next(in e);
         }
         return done;
     }

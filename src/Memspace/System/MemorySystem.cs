@@ -31,8 +31,11 @@ public sealed class MemorySystem : RegionGraph, IDisposable
     private readonly List<MemoryListener> _listeners = [];
     private readonly Dictionary<MemoryListener, AddressSpace> _registrations = new(ReferenceEqualityComparer.Instance);
     private readonly DispatchTable _empty;
+    private readonly IncrementalRenderer _incremental;
     private Dictionary<MemoryRegion, DispatchTable> _flatViews = new(ReferenceEqualityComparer.Instance);
-    private ListenerFailures _failures = new();
+    private readonly Dictionary<DispatchTable, (DispatchTable Previous, List<(UInt128 Start, UInt128 End)> Spans)> _derived = new(ReferenceEqualityComparer.Instance);
+    private readonly Dictionary<FlatView, MemoryRegionIoeventfd[]> _ioeventfdsThisCommit = new(ReferenceEqualityComparer.Instance);
+    private readonly ListenerFailures _failures = new();
     private long _generation;
 
     /// <summary>Creates an empty memory system.</summary>
@@ -41,8 +44,12 @@ public sealed class MemorySystem : RegionGraph, IDisposable
         : base(Validate(options ?? new MemorySystemOptions()).TargetPageBits, (options ?? new MemorySystemOptions()).AllocateRam)
     {
         Options = options ?? new MemorySystemOptions();
-        _empty = new DispatchTable(new FlatView(null, [], 0), Options.HonourSectionReadOnly);
+        _empty = new DispatchTable(new FlatView(null, RangeTree.Empty, 0), Options.HonourSectionReadOnly);
+        _incremental = new IncrementalRenderer(EffectiveDirtyLogMask);
     }
+
+    /// <summary>Whether commits render incrementally now (the option, unless an alias cycle ever existed).</summary>
+    private bool Incremental => Options.IncrementalRendering && !AliasCycleSeen;
 
     private static MemorySystemOptions Validate(MemorySystemOptions options)
     {
@@ -116,10 +123,20 @@ public sealed class MemorySystem : RegionGraph, IDisposable
             MemoryRegion? physRoot = GetFlatViewRoot(root);
             if (physRoot is not null && !_flatViews.ContainsKey(physRoot))
             {
-                _flatViews[physRoot] = Render(physRoot);
+                if (Incremental)
+                {
+                    // Bring cached renderings up to date first: the new view is built from them.
+                    RenderViews(TakeChanges());
+                }
+                if (!_flatViews.ContainsKey(physRoot))
+                {
+                    _flatViews[physRoot] = Render(physRoot);
+                }
             }
             SetFlatView(space);
-            UpdateIoeventfds(space);
+            UpdateIoeventfds(space, force: false);
+            _derived.Clear();
+            _ioeventfdsThisCommit.Clear();
             _failures.ThrowIfAny();
             return space;
         }
@@ -155,33 +172,41 @@ public sealed class MemorySystem : RegionGraph, IDisposable
     // Commit
     // ------------------------------------------------------------------------------------------
 
-    internal override void Commit(bool topology)
+    internal override void Commit(bool topology, bool ioeventfds)
     {
-        if (topology)
+        try
         {
-            CommitCount++;
-            ResetFlatViews();
-            foreach (MemoryListener l in _listeners)
+            if (topology)
             {
-                ListenerReplay.Call(l, "begin", _failures, static l => l.Begin());
+                CommitCount++;
+                RenderViews(TakeChanges());
+                foreach (MemoryListener l in _listeners)
+                {
+                    ListenerReplay.Call(l, "begin", _failures, static l => l.Begin());
+                }
+                foreach (AddressSpace space in _addressSpaces)
+                {
+                    SetFlatView(space);
+                    UpdateIoeventfds(space, ioeventfds);
+                }
+                foreach (MemoryListener l in _listeners)
+                {
+                    ListenerReplay.Call(l, "commit", _failures, static l => l.Commit());
+                }
+                TopologyCommitted?.Invoke(CommitCount);
             }
-            foreach (AddressSpace space in _addressSpaces)
+            else
             {
-                SetFlatView(space);
-                UpdateIoeventfds(space);
+                foreach (AddressSpace space in _addressSpaces)
+                {
+                    UpdateIoeventfds(space, force: true);
+                }
             }
-            foreach (MemoryListener l in _listeners)
-            {
-                ListenerReplay.Call(l, "commit", _failures, static l => l.Commit());
-            }
-            TopologyCommitted?.Invoke(CommitCount);
         }
-        else
+        finally
         {
-            foreach (AddressSpace space in _addressSpaces)
-            {
-                UpdateIoeventfds(space);
-            }
+            _derived.Clear();
+            _ioeventfdsThisCommit.Clear();
         }
         _failures.ThrowIfAny();
     }
@@ -263,24 +288,125 @@ public sealed class MemorySystem : RegionGraph, IDisposable
         return null;
     }
 
+    /// <summary>A view of <paramref name="physRoot"/> rendered from scratch (by parts when rendering incrementally).</summary>
     private DispatchTable Render(MemoryRegion physRoot)
     {
-        FlatRange[] ranges = FlatViewRenderer.Render(physRoot, EffectiveDirtyLogMask);
-        return new DispatchTable(new FlatView(physRoot, ranges, ++_generation), Options.HonourSectionReadOnly);
+        RangeTree tree;
+        if (Incremental)
+        {
+            tree = Shifted(_incremental.Rendering(physRoot), physRoot.Address);
+        }
+        else
+        {
+            FlatRange[] ranges = FlatViewRenderer.Render(physRoot, EffectiveDirtyLogMask);
+            var local = new LocalRange[ranges.Length];
+            for (int i = 0; i < ranges.Length; i++)
+            {
+                local[i] = new LocalRange(ranges[i], 0);
+            }
+            tree = RangeTree.Build(local);
+        }
+        return new DispatchTable(new FlatView(physRoot, tree, ++_generation), Options.HonourSectionReadOnly);
     }
 
-    private void ResetFlatViews()
+    /// <summary>
+    /// A root's rendering as its view: QEMU starts the walk at the root's own address in its container,
+    /// so a root mapped at a non-zero address renders moved up by it (clipped at 2^64).
+    /// </summary>
+    private static RangeTree Shifted(RangeTree rendering, ulong address)
     {
-        var views = new Dictionary<MemoryRegion, DispatchTable>(ReferenceEqualityComparer.Instance);
+        if (address == 0)
+        {
+            return rendering;
+        }
+        var moved = new List<LocalRange>(rendering.Count);
+        foreach (LocalRange r in rendering.Enumerate())
+        {
+            UInt128 start = (UInt128)r.Range.Start + address;
+            UInt128 end = UInt128.Min(r.Range.End + address, MemoryRegion.Size2To64);
+            if (start < end)
+            {
+                moved.Add(new LocalRange(r.Range with { Start = (ulong)start, Size = end - start }, r.Piece));
+            }
+        }
+        return RangeTree.Build([.. moved]);
+    }
+
+    /// <summary>
+    /// Renders the view of every physical root in use (QEMU's <c>flatviews_reset</c>). Incrementally: brings
+    /// the cached renderings up to date with <paramref name="changes"/>, keeps the view of every root they
+    /// did not touch, and remembers for each new view the intervals where it differs from the previous one.
+    /// </summary>
+    private void RenderViews(List<RegionChange> changes)
+    {
+        var roots = new List<MemoryRegion>();
+        var seen = new HashSet<MemoryRegion>(ReferenceEqualityComparer.Instance);
         foreach (AddressSpace space in _addressSpaces)
         {
-            MemoryRegion? physRoot = GetFlatViewRoot(space.Root);
-            if (physRoot is not null && !views.ContainsKey(physRoot))
+            if (GetFlatViewRoot(space.Root) is { } physRoot && seen.Add(physRoot))
+            {
+                roots.Add(physRoot);
+            }
+        }
+        var views = new Dictionary<MemoryRegion, DispatchTable>(ReferenceEqualityComparer.Instance);
+        if (!Incremental)
+        {
+            foreach (MemoryRegion physRoot in roots)
             {
                 views[physRoot] = Render(physRoot);
             }
+            _flatViews = views;
+            return;
+        }
+        if (RenderingInvalidated)
+        {
+            _incremental.InvalidateAll();
+            RenderingInvalidated = false;
+        }
+        var before = new Dictionary<MemoryRegion, RangeTree?>(ReferenceEqualityComparer.Instance);
+        foreach (MemoryRegion physRoot in roots)
+        {
+            before[physRoot] = _incremental.CachedRendering(physRoot);
+        }
+        Dictionary<MemoryRegion, List<(UInt128 Start, UInt128 End)>> spans = _incremental.Update(changes, roots);
+        foreach (MemoryRegion physRoot in roots)
+        {
+            DispatchTable? old = _flatViews.GetValueOrDefault(physRoot);
+            RangeTree rendering = _incremental.Rendering(physRoot);
+            bool unshifted = physRoot.Address == 0;
+            if (old is not null && unshifted && old.View.Tree == rendering)
+            {
+                views[physRoot] = old;
+                continue;
+            }
+            var table = new DispatchTable(new FlatView(physRoot, Shifted(rendering, physRoot.Address), ++_generation), Options.HonourSectionReadOnly);
+            views[physRoot] = table;
+            if (old is not null && unshifted && before[physRoot] is { } was && old.View.Tree == was
+                && spans.TryGetValue(physRoot, out List<(UInt128 Start, UInt128 End)>? changed))
+            {
+                _derived[table] = (old, Merge(changed));
+            }
         }
         _flatViews = views;
+    }
+
+    /// <summary>Sorts and merges intervals.</summary>
+    private static List<(UInt128 Start, UInt128 End)> Merge(List<(UInt128 Start, UInt128 End)> spans)
+    {
+        spans.Sort((x, y) => x.Start.CompareTo(y.Start));
+        var merged = new List<(UInt128 Start, UInt128 End)>(spans.Count);
+        foreach ((UInt128 s, UInt128 e) in spans)
+        {
+            if (merged.Count > 0 && s <= merged[^1].End)
+            {
+                merged[^1] = (merged[^1].Start, UInt128.Max(merged[^1].End, e));
+            }
+            else
+            {
+                merged.Add((s, e));
+            }
+        }
+        return merged;
     }
 
     private void SetFlatView(AddressSpace space)
@@ -288,23 +414,88 @@ public sealed class MemorySystem : RegionGraph, IDisposable
         DispatchTable? old = space.DispatchOrNull;
         MemoryRegion? physRoot = GetFlatViewRoot(space.Root);
         DispatchTable next = physRoot is null ? _empty : _flatViews[physRoot];
+        List<MemoryListener> listeners = space.ListenerList;
         if (old == next)
         {
+            // The commit left this view as it was. QEMU would have rendered an identical new view and
+            // told listeners that take region_nop about every range; do the same for them.
+            if (old.View.Count > 0 && listeners.Any(l => l.ImplementsRegionNop))
+            {
+                TopologyDiff.Report(listeners, old.View, old.View, _failures);
+            }
             return;
         }
-        if (space.ListenerList.Count > 0)
+        if (listeners.Count > 0)
         {
-            TopologyDiff.Report(space.ListenerList, (old ?? _empty).View, next.View, _failures);
+            if (old is not null && _derived.TryGetValue(next, out var derived) && derived.Previous == old && !listeners.Any(l => l.ImplementsRegionNop))
+            {
+                TopologyDiff.ReportSpans(listeners, old.View, next.View, derived.Spans, _failures);
+            }
+            else
+            {
+                TopologyDiff.Report(listeners, (old ?? _empty).View, next.View, _failures);
+            }
         }
         space.Publish(next);
     }
 
-    private void UpdateIoeventfds(AddressSpace space)
+    /// <summary>
+    /// QEMU's <c>address_space_update_ioeventfds</c>. The ioeventfds of a view are collected once per
+    /// commit; a view derived from the previous one reuses its list when no changed interval holds a
+    /// region with ioeventfds, unless <paramref name="force"/> (some region's ioeventfds changed).
+    /// </summary>
+    private void UpdateIoeventfds(AddressSpace space, bool force)
     {
         FlatView view = space.CurrentMap;
-        MemoryRegionIoeventfd[] next = IoeventfdDiff.Collect(view);
-        IoeventfdDiff.Report(space.ListenerList, view, space.IoeventfdArray, next, _failures);
-        space.IoeventfdArray = next;
+        if (!_ioeventfdsThisCommit.TryGetValue(view, out MemoryRegionIoeventfd[]? next))
+        {
+            next = !force && ReusableIoeventfds(space.Dispatch) is { } reused ? reused : IoeventfdDiff.Collect(view);
+            _ioeventfdsThisCommit[view] = next;
+            view.Ioeventfds = next;
+        }
+        if (!ReferenceEquals(next, space.IoeventfdArray))
+        {
+            IoeventfdDiff.Report(space.ListenerList, view, space.IoeventfdArray, next, _failures);
+            space.IoeventfdArray = next;
+        }
+    }
+
+    /// <summary>The ioeventfd list of the view <paramref name="table"/> was derived from, if the changed intervals hold none.</summary>
+    private MemoryRegionIoeventfd[]? ReusableIoeventfds(DispatchTable table)
+    {
+        if (table.View.Ioeventfds is { } own)
+        {
+            return own;
+        }
+        if (!_derived.TryGetValue(table, out var derived) || derived.Previous.View.Ioeventfds is not { } previous)
+        {
+            return null;
+        }
+        foreach ((UInt128 start, UInt128 end) in derived.Spans)
+        {
+            if (HasIoeventfds(derived.Previous.View, start, end) || HasIoeventfds(table.View, start, end))
+            {
+                return null;
+            }
+        }
+        return previous;
+    }
+
+    private static bool HasIoeventfds(FlatView view, UInt128 start, UInt128 end)
+    {
+        int i = start > ulong.MaxValue ? view.Count : view.Tree.FirstEndingAbove((ulong)start);
+        foreach (LocalRange r in view.Tree.Enumerate(i))
+        {
+            if (r.Range.Start >= end)
+            {
+                return false;
+            }
+            if (r.Range.Region.Ioeventfds.Count > 0)
+            {
+                return true;
+            }
+        }
+        return false;
     }
 
     internal override string? WhyUnrenderable(MemoryRegion from)
@@ -399,6 +590,7 @@ public sealed class MemorySystem : RegionGraph, IDisposable
         GlobalDirtyTracking |= flags;
         if (old == GlobalDirtyFlags.None)
         {
+            RenderingInvalidated = true;
             RunCommitting(() =>
             {
                 foreach (MemoryListener l in _listeners)
@@ -430,6 +622,7 @@ public sealed class MemorySystem : RegionGraph, IDisposable
             {
                 return;
             }
+            RenderingInvalidated = true;
             using (Transaction())
             {
                 MarkTopologyChanged(true);

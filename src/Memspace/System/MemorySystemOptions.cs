@@ -44,4 +44,13 @@ public sealed record MemorySystemOptions
     /// <c>rom</c>. Default: true. Set false for QEMU 7.2's behaviour.
     /// </summary>
     public bool HonourSectionReadOnly { get; init; } = true;
+
+    /// <summary>
+    /// Render incrementally: each commit recomputes only the address intervals its changes can affect,
+    /// reusing the cached renderings of everything else, and listeners that do not take
+    /// <c>region_nop</c> hear only about the changed intervals. The views, the callbacks and their order
+    /// are exactly those of a full render (QEMU's way, kept as the oracle). Default: true. Set false to
+    /// render every view from the whole graph at every commit.
+    /// </summary>
+    public bool IncrementalRendering { get; init; } = true;
 }

@@ -34,6 +34,16 @@ internal struct PooledList<T> : IDisposable
 
     public T Pop() => _items[--_count];
 
+    /// <summary>Empties the list, keeping its array.</summary>
+    public void Clear()
+    {
+        if (RuntimeHelpers.IsReferenceOrContainsReferences<T>())
+        {
+            Array.Clear(_items, 0, _count);
+        }
+        _count = 0;
+    }
+
     public void Dispose()
     {
         Return();

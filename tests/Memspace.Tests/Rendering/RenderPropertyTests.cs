@@ -25,12 +25,12 @@ public class RenderPropertyTests
     private static readonly ulong[] s_edgeAddresses =
         [0, 0x100, 0x800, 0x1000, 0x1800, 0x2000, 0x4000, ulong.MaxValue - 0xfff, ulong.MaxValue - 0x7ff, ulong.MaxValue];
 
-    private static readonly Gen<ulong> s_address = Gen.Frequency(
+    internal static readonly Gen<ulong> s_address = Gen.Frequency(
         (4, Gen.Int[0, 64].Select(i => (ulong)i * 0x100)),
         (2, Gen.Int[0, s_edgeAddresses.Length - 1].Select(i => s_edgeAddresses[i])),
         (1, Gen.ULong));
 
-    private static readonly Gen<UInt128> s_size = Gen.Frequency(
+    internal static readonly Gen<UInt128> s_size = Gen.Frequency(
         (5, Gen.Int[1, 48].Select(i => (UInt128)(ulong)i * 0x100)),
         (1, Gen.Const((UInt128)0)),
         (1, Gen.Const(MemoryRegion.Size2To64)),
@@ -50,13 +50,13 @@ public class RenderPropertyTests
                     Disabled: flags % 7 == 0, ReadOnly: (flags & 1) != 0 && flags > 9, NonVolatile: flags == 14,
                     Unmergeable: more == 3, RomdOff: more == 5, AliasOffset: aoff));
 
-    private static readonly Gen<Step[]> s_graph = s_step.Array[1, 14];
+    internal static readonly Gen<Step[]> s_graph = s_step.Array[1, 14];
 
-    internal static (MemorySystem System, MemoryRegion Root, AddressSpace Space, List<MemoryRegion> Regions) BuildGraph(Step[] steps)
+    internal static (MemorySystem System, MemoryRegion Root, AddressSpace Space, List<MemoryRegion> Regions) BuildGraph(Step[] steps, bool incremental = true)
     {
         // No host memory: only the graph matters here. RAM-backed kinds get sizes a RAMBlock can have
         // (QEMU cannot allocate an empty or 2^64-byte block either); the others keep every edge.
-        var s = new MemorySystem(new MemorySystemOptions { AllocateRam = false });
+        var s = new MemorySystem(new MemorySystemOptions { AllocateRam = false, IncrementalRendering = incremental });
         MemoryRegion root = MemoryRegion.CreateContainer(s, "root", MemoryRegion.Size2To64);
         AddressSpace space = s.CreateAddressSpace(root, "as");
         var regions = new List<MemoryRegion> { root };
