@@ -8,9 +8,9 @@ internal static class Scenarios
     private static readonly MemoryRegionOps s_ops = new() { Read = static (_, _) => 0, Write = static (_, _, _) => { } };
 
     /// <summary>A 2^64 container holding <paramref name="count"/> disjoint 4 KiB MMIO regions.</summary>
-    public static (MemorySystem System, MemoryRegion Root, AddressSpace Space, List<MemoryRegion> Regions) ManyMmio(int count)
+    public static (MemorySystem System, MemoryRegion Root, AddressSpace Space, List<MemoryRegion> Regions) ManyMmio(int count, MemorySystemOptions? options = null)
     {
-        var s = new MemorySystem();
+        var s = new MemorySystem(options);
         MemoryRegion root = MemoryRegion.CreateContainer(s, "system", MemoryRegion.Size2To64);
         AddressSpace space = s.CreateAddressSpace(root, "memory");
         var regions = new List<MemoryRegion>(count);

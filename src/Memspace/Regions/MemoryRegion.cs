@@ -279,6 +279,9 @@ public sealed partial class MemoryRegion
     /// <summary>Number of subregions.</summary>
     public int SubregionCount => _subregions.Count;
 
+    /// <summary>The subregions in rendering order, for walks that stop early (no copy of the list is made).</summary>
+    internal IEnumerable<MemoryRegion> SubregionsByRank => _subregions.ByRank;
+
     /// <summary>A number no other region of the memory system has (creation order).</summary>
     internal long Serial { get; }
 

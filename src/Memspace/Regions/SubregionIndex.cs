@@ -16,8 +16,11 @@ internal sealed class SubregionIndex
     /// <summary>Number of children.</summary>
     public int Count => _byRank.Count;
 
-    /// <summary>The children in rendering order (rebuilt after a change, on first use).</summary>
+    /// <summary>The children in rendering order (rebuilt after a change, on first use: O(n)).</summary>
     public MemoryRegion[] Ordered => _ordered ??= [.. _byRank];
+
+    /// <summary>The children in rendering order, without building <see cref="Ordered"/> (for walks that stop early).</summary>
+    public IEnumerable<MemoryRegion> ByRank => _ordered ?? (IEnumerable<MemoryRegion>)_byRank;
 
     /// <summary>Adds <paramref name="child"/>, whose address, size, priority and attach sequence are set.</summary>
     public void Add(MemoryRegion child)

@@ -257,7 +257,7 @@ public sealed class MemorySystem : RegionGraph, IDisposable
             {
                 int found = 0;
                 MemoryRegion? next = null;
-                foreach (MemoryRegion child in mr.Subregions)
+                foreach (MemoryRegion child in mr.SubregionsByRank)
                 {
                     if (!child.Enabled)
                     {
