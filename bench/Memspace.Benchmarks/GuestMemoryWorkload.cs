@@ -260,6 +260,45 @@ internal sealed partial class GuestMemoryWorkload : IDisposable
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static ulong AccessorRead(GuestMemoryAccessor memory, ulong[] offsets, int passes, out int errors)
+    {
+        ulong sum = 0;
+        int bad = 0;
+        MemTxAttrs attrs = MemTxAttrs.UnspecifiedAttrs;
+        for (int pass = 0; pass < passes; pass++)
+        {
+            foreach (ulong o in offsets)
+            {
+                sum += memory.LoadU64Le(o, out MemTxResult r, attrs);
+                if (r != MemTxResult.Ok)
+                {
+                    bad++;
+                }
+            }
+        }
+        errors = bad;
+        return sum;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static int AccessorWrite(GuestMemoryAccessor memory, ulong[] offsets, int passes)
+    {
+        int bad = 0;
+        MemTxAttrs attrs = MemTxAttrs.UnspecifiedAttrs;
+        for (int pass = 0; pass < passes; pass++)
+        {
+            foreach (ulong o in offsets)
+            {
+                if (memory.StoreU64Le(o, o, attrs) != MemTxResult.Ok)
+                {
+                    bad++;
+                }
+            }
+        }
+        return bad;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     // SAFETY: the pointers come from Host() for offsets inside the RAM, which lives as long as the workload.
     public static unsafe void RawWrite(nint[] pointers, ulong[] offsets, int passes)
     {

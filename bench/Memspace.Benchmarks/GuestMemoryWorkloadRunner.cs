@@ -15,9 +15,10 @@ namespace Memspace.Benchmarks;
 internal static class GuestMemoryWorkloadRunner
 {
     private const string Usage = "usage: workload [--regions N] [--mode hot-read|cold-read|hot-write|bulk-read|bulk-write|all] "
-        + "[--size BYTES (bulk; default 4096)] [--passes P (default 64)] [--runs R (default 7)] [--warmup W (default 2)] [--thp madvise|off]";
+        + "[--size BYTES (bulk; default 4096)] [--passes P (default 64)] [--runs R (default 7)] [--warmup W (default 2)] [--thp madvise|off] "
+        + "[--api address-space|accessor (default address-space: AddressSpace.LoadU64Le; accessor: a GuestMemoryAccessor's)]";
 
-    private sealed record Options(int Regions, List<(string Mode, int Size)> Modes, int Passes, int Runs, int Warmup, bool Thp);
+    private sealed record Options(int Regions, List<(string Mode, int Size)> Modes, int Passes, int Runs, int Warmup, bool Thp, bool Accessor);
 
     public static int Run(string[] args)
     {
@@ -44,7 +45,7 @@ internal static class GuestMemoryWorkloadRunner
             double b = baseNs / ops, a = apiNs / ops;
             string speed = baseline == "memcpy" ? FormattableString.Invariant($" speed_vs_memcpy={b / a:F3}") : "";
             Console.WriteLine(FormattableString.Invariant(
-                $"workload impl=memspace mode={mode} regions={options.Regions} size={size} passes={options.Passes} ops={ops} runs={options.Runs} api_ns={a:F3} base={baseline} base_ns={b:F3} api_over_base={a / b:F3}{speed} {workload.PageReport()} check=ok"));
+                $"workload impl=memspace{(options.Accessor ? "-accessor" : "")} mode={mode} regions={options.Regions} size={size} passes={options.Passes} ops={ops} runs={options.Runs} api_ns={a:F3} base={baseline} base_ns={b:F3} api_over_base={a / b:F3}{speed} {workload.PageReport()} check=ok"));
         }
         return 0;
     }
@@ -54,6 +55,7 @@ internal static class GuestMemoryWorkloadRunner
         int regions = 1, size = 4096, passes = 64, runs = 7, warmup = 2;
         string mode = "hot-read";
         bool thp = true;
+        bool accessor = false;
         for (int i = 0; i < args.Length; i += 2)
         {
             string key = args[i];
@@ -76,6 +78,14 @@ internal static class GuestMemoryWorkloadRunner
                 case "--passes": passes = Number(); break;
                 case "--runs": runs = Number(); break;
                 case "--warmup": warmup = Number(); break;
+                case "--api":
+                    accessor = value switch
+                    {
+                        "address-space" => false,
+                        "accessor" => true,
+                        _ => throw new ArgumentException($"--api: address-space or accessor, not {value}"),
+                    };
+                    break;
                 case "--thp":
                     thp = value switch
                     {
@@ -107,12 +117,13 @@ internal static class GuestMemoryWorkloadRunner
             "all" => [("hot-read", 8), ("cold-read", 8), ("hot-write", 8), ("bulk-read", 4096), ("bulk-read", 1 << 20), ("bulk-write", 4096), ("bulk-write", 1 << 20)],
             _ => throw new ArgumentException($"unknown --mode {mode}"),
         };
-        return new Options(regions, modes, passes, runs, warmup, thp);
+        return new Options(regions, modes, passes, runs, warmup, thp, accessor);
     }
 
     private static (long Ops, string Baseline, double BaseNs, double ApiNs) Measure(GuestMemoryWorkload w, string mode, int size, Options o)
     {
         AddressSpace memory = w.Memory;
+        using GuestMemoryAccessor accessor = memory.CreateAccessor();
         int passes = o.Passes;
         switch (mode)
         {
@@ -123,7 +134,7 @@ internal static class GuestMemoryWorkloadRunner
                 ulong expected = GuestMemoryWorkload.PassSum(offsets) * (ulong)passes;
                 (double b, double a) = Time(o,
                     () => GuestMemoryWorkload.RawRead(pointers, passes) == expected,
-                    () => GuestMemoryWorkload.LoadRead(memory, offsets, passes, out int errors) == expected && errors == 0);
+                    () => (o.Accessor ? GuestMemoryWorkload.AccessorRead(accessor, offsets, passes, out int errors) : GuestMemoryWorkload.LoadRead(memory, offsets, passes, out errors)) == expected && errors == 0);
                 return ((long)passes * offsets.Length, "raw-pointer", b, a);
             }
             case "hot-write":
@@ -136,7 +147,7 @@ internal static class GuestMemoryWorkloadRunner
                         GuestMemoryWorkload.RawWrite(pointers, offsets, passes);
                         return true;
                     },
-                    () => GuestMemoryWorkload.StoreWrite(memory, offsets, passes) == 0);
+                    () => (o.Accessor ? GuestMemoryWorkload.AccessorWrite(accessor, offsets, passes) : GuestMemoryWorkload.StoreWrite(memory, offsets, passes)) == 0);
                 foreach (ulong g in offsets)
                 {
                     Check(w.PatternHolds(g, 8), $"memory lost its pattern at 0x{g:x}");

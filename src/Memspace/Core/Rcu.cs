@@ -31,17 +31,65 @@ internal static class Rcu
     [ThreadStatic]
     private static ReaderRecord? t_record;
 
+    /// <summary>
+    /// One thread's reader state. Its fields sit 64 bytes into a 192-byte object, so two threads'
+    /// records never share a cache line: a reader's stores stay in its own line.
+    /// </summary>
+    [System.Runtime.InteropServices.StructLayout(System.Runtime.InteropServices.LayoutKind.Explicit, Size = 192)]
     internal sealed class ReaderRecord
     {
+        [System.Runtime.InteropServices.FieldOffset(64)]
         public long Epoch;
+
+        [System.Runtime.InteropServices.FieldOffset(72)]
         public int Nesting;
+    }
+
+    /// <summary>The calling thread's reader record (registered on first use).</summary>
+    internal static ReaderRecord CurrentRecord => t_record ?? RegisterThread();
+
+    /// <summary>
+    /// A reader record that belongs to no thread: for an accessor object that one thread at a time uses.
+    /// It stays registered (an idle record costs writers one load); <see cref="Unregister"/> drops it.
+    /// </summary>
+    internal static ReaderRecord Register()
+    {
+        var r = new ReaderRecord();
+        lock (s_registryLock)
+        {
+            ReaderRecord[] old = s_readers;
+            var grown = new ReaderRecord[old.Length + 1];
+            Array.Copy(old, grown, old.Length);
+            grown[^1] = r;
+            Volatile.Write(ref s_readers, grown);
+        }
+        return r;
+    }
+
+    /// <summary>Drops a record made by <see cref="Register"/>; it must not be inside a read section.</summary>
+    internal static void Unregister(ReaderRecord record)
+    {
+        lock (s_registryLock)
+        {
+            Volatile.Write(ref s_readers, Array.FindAll(s_readers, r => r != record));
+        }
+    }
+
+    /// <summary>Enters a read section on <paramref name="r"/>, the calling thread's own record.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static void Enter(ReaderRecord r)
+    {
+        if (r.Nesting++ == 0)
+        {
+            Volatile.Write(ref r.Epoch, Volatile.Read(ref s_epoch));
+        }
     }
 
     /// <summary>Enters a read section; dispose the result to leave it. Sections nest.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static ReadSection Read()
     {
-        ReaderRecord r = t_record ?? Register();
+        ReaderRecord r = t_record ?? RegisterThread();
         if (r.Nesting++ == 0)
         {
             // Made visible to writers by their process-wide barrier (see remarks).
@@ -54,7 +102,7 @@ internal static class Rcu
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal static ReaderRecord Enter()
     {
-        ReaderRecord r = t_record ?? Register();
+        ReaderRecord r = t_record ?? RegisterThread();
         if (r.Nesting++ == 0)
         {
             Volatile.Write(ref r.Epoch, Volatile.Read(ref s_epoch));
@@ -62,7 +110,7 @@ internal static class Rcu
         return r;
     }
 
-    /// <summary>Leaves a read section entered with <see cref="Enter"/>.</summary>
+    /// <summary>Leaves a read section entered with <see cref="Enter()"/> or <see cref="Enter(ReaderRecord)"/>.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal static void Exit(ReaderRecord r)
     {
@@ -218,18 +266,5 @@ internal static class Rcu
     }
 
     [MethodImpl(MethodImplOptions.NoInlining)]
-    private static ReaderRecord Register()
-    {
-        var r = new ReaderRecord();
-        lock (s_registryLock)
-        {
-            ReaderRecord[] old = s_readers;
-            var grown = new ReaderRecord[old.Length + 1];
-            Array.Copy(old, grown, old.Length);
-            grown[^1] = r;
-            Volatile.Write(ref s_readers, grown);
-        }
-        t_record = r;
-        return r;
-    }
+    private static ReaderRecord RegisterThread() => t_record = Register();
 }

@@ -1,18 +1,21 @@
 using System.Runtime.CompilerServices;
 using Memspace.Rendering;
+using Memspace.Util;
 
 namespace Memspace.Dispatch;
 
 /// <summary>
 /// What guest accesses use to find their way through one <see cref="FlatView"/> (the role of QEMU's
 /// <c>AddressSpaceDispatch</c>): a <see cref="DispatchEntry"/> per range. Entries are made per leaf of
-/// the view's range tree the first time an access lands there and kept on the leaf, so a view made by
-/// an incremental commit reuses the entries of every leaf it shares with the view before it, and a
-/// commit never rebuilds a whole table. Address spaces that share a view share its table. Readers never
-/// write anything but a leaf's entries, once.
+/// the view's range tree the first time an access lands there, with a compact array of the ranges'
+/// starts to search, and kept on the leaf; so a view made by an incremental commit reuses the entries
+/// of every leaf it shares with the view before it, and a commit never rebuilds a whole table.
+/// Address spaces that share a view share its table. Readers write nothing but a leaf's entries, once.
 /// </summary>
 internal sealed class DispatchTable
 {
+    private static long s_nextId;
+
     private readonly bool _honourSectionReadOnly;
     private readonly RangeTree _tree;
 
@@ -24,22 +27,26 @@ internal sealed class DispatchTable
         View = view;
         _tree = view.Tree;
         _honourSectionReadOnly = honourSectionReadOnly;
+        Id = Interlocked.Increment(ref s_nextId);
     }
 
     /// <summary>The view the table serves.</summary>
     public FlatView View { get; }
 
+    /// <summary>A number no other table has had: what a thread's translation cache compares, instead of holding the table.</summary>
+    public long Id { get; }
+
     /// <summary>The entry for <paramref name="address"/>, or <see cref="DispatchEntry.Unassigned"/> (whose region is null).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public ref readonly DispatchEntry EntryFor(ulong address)
     {
-        RangeTree.Leaf? leaf = _tree.LeafFor(address, out int i);
+        RangeTree.Leaf? leaf = _tree.LeafAt(address);
         if (leaf is null)
         {
             return ref DispatchEntry.Unassigned;
         }
-        DispatchEntry[] entries = leaf.Attachment is DispatchEntry[] made ? made : Make(leaf);
-        ref readonly DispatchEntry e = ref entries[i];
+        LeafEntries made = leaf.Attachment is LeafEntries m ? m : Make(leaf);
+        ref readonly DispatchEntry e = ref made.Find(address);
         return ref address - e.Start <= e.LastOffset ? ref e : ref DispatchEntry.Unassigned;
     }
 
@@ -60,15 +67,32 @@ internal sealed class DispatchTable
 
     /// <summary>Makes (once) the entries of a leaf.</summary>
     [MethodImpl(MethodImplOptions.NoInlining)]
-    private DispatchEntry[] Make(RangeTree.Leaf leaf)
+    private LeafEntries Make(RangeTree.Leaf leaf)
     {
-        LocalRange[] items = leaf.Items;
-        var entries = new DispatchEntry[items.Length];
-        for (int i = 0; i < items.Length; i++)
-        {
-            entries[i] = DispatchEntry.For(items[i].Range, _honourSectionReadOnly);
-        }
+        var made = new LeafEntries(leaf.Items, _honourSectionReadOnly);
         // Two readers may race here: both make the same entries, and the first one published wins.
-        return Interlocked.CompareExchange(ref leaf.Attachment, entries, null) as DispatchEntry[] ?? entries;
+        return Interlocked.CompareExchange(ref leaf.Attachment, made, null) as LeafEntries ?? made;
+    }
+
+    /// <summary>The entries of one leaf, with their starts in a compact array to search.</summary>
+    private sealed class LeafEntries
+    {
+        private readonly ulong[] _starts;
+        private readonly DispatchEntry[] _entries;
+
+        public LeafEntries(LocalRange[] items, bool honourSectionReadOnly)
+        {
+            _starts = new ulong[items.Length];
+            _entries = new DispatchEntry[items.Length];
+            for (int i = 0; i < items.Length; i++)
+            {
+                _starts[i] = items[i].Range.Start;
+                _entries[i] = DispatchEntry.For(items[i].Range, honourSectionReadOnly);
+            }
+        }
+
+        /// <summary>The entry of the last range starting at or below <paramref name="address"/> (the first when none does).</summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public ref readonly DispatchEntry Find(ulong address) => ref _entries[BranchFree.LastAtOrBelow(_starts, address)];
     }
 }

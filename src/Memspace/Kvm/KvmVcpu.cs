@@ -19,6 +19,7 @@ internal sealed class KvmVcpu : IVcpuBackend
     private int _fd;
     private nint _run;
     private nuint _thread;
+    private int _threadId;
 
     public KvmVcpu(KvmVm vm, int index)
     {
@@ -60,7 +61,13 @@ internal sealed class KvmVcpu : IVcpuBackend
     public PendingExit Run()
     {
         ObjectDisposedException.ThrowIf(_fd < 0, this);
-        _thread = Libc.PthreadSelf();
+        int id = Environment.CurrentManagedThreadId;
+        if (id != _threadId)
+        {
+            // The thread a kick must reach: looked up once per thread that runs the vCPU, not per exit.
+            _thread = Libc.PthreadSelf();
+            _threadId = id;
+        }
         int r = Libc.Ioctl(_fd, KvmAbi.Run, 0);
         Span<byte> run = RunPage;
         if (r < 0)

@@ -1,4 +1,5 @@
 using System.Runtime.CompilerServices;
+using Memspace.Util;
 
 namespace Memspace.Rendering;
 
@@ -64,6 +65,22 @@ internal sealed class RangeTree
         var leaf = (Leaf)n;
         indexInLeaf = leaf.IndexAtAddress(address);
         return leaf;
+    }
+
+    /// <summary>The leaf whose first start is the largest at or below <paramref name="address"/>; null when every range starts above it.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public Leaf? LeafAt(ulong address)
+    {
+        Node? n = _root;
+        if (n is null || address < n.FirstStart)
+        {
+            return null;
+        }
+        while (n is Inner inner)
+        {
+            n = inner.Children[inner.ChildAtAddress(address)];
+        }
+        return (Leaf)n;
     }
 
     /// <summary>Position of the range that contains <paramref name="address"/>, or -1.</summary>
@@ -385,18 +402,7 @@ internal sealed class RangeTree
 
         /// <summary>The last child whose first start is at or below <paramref name="address"/> (0 when none).</summary>
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public int ChildAtAddress(ulong address)
-        {
-            ulong[] starts = Starts;
-            int lo = 0, n = starts.Length;
-            while (n > 1)
-            {
-                int half = n >> 1;
-                lo = starts[lo + half] <= address ? lo + half : lo;
-                n -= half;
-            }
-            return lo;
-        }
+        public int ChildAtAddress(ulong address) => BranchFree.LastAtOrBelow(Starts, address);
     }
 }
 

@@ -30,10 +30,38 @@ public sealed partial class AddressSpace
     /// <param name="address">Guest address.</param>
     /// <param name="buffer">Where the bytes go.</param>
     /// <param name="attrs">Transaction attributes.</param>
-    public MemTxResult Read(ulong address, Span<byte> buffer, MemTxAttrs attrs)
+    public MemTxResult Read(ulong address, Span<byte> buffer, MemTxAttrs attrs) => Read(DispatchReader.Current, address, buffer, attrs);
+
+    /// <summary>A read through <paramref name="reader"/>'s translation cache and read section.</summary>
+    internal MemTxResult Read(DispatchReader reader, ulong address, Span<byte> buffer, MemTxAttrs attrs)
     {
-        using Rcu.ReadSection rcu = Rcu.Read();
-        return ReadIn(Dispatch, address, buffer, attrs);
+        Rcu.Enter(reader.Rcu);
+        try
+        {
+            DispatchTable table = Dispatch;
+            ref DispatchReader.Translation t = ref reader.Last;
+            ulong offset = t.OffsetOf(address, (ulong)buffer.Length);
+            if (offset == ulong.MaxValue || t.Table != table.Id)
+            {
+                t = ref reader.SlotFor(address);
+                offset = t.OffsetOf(address, (ulong)buffer.Length);
+            }
+            if (t.Table == table.Id && t.Readable && offset != ulong.MaxValue && !attrs.Memory && buffer.Length > 0)
+            {
+                // SAFETY: the translation is of the current table and covers [address, + length)
+                // (OffsetOf); the read section keeps its RAM mapped.
+                unsafe
+                {
+                    new ReadOnlySpan<byte>((void*)(t.Host + (nint)offset), buffer.Length).CopyTo(buffer);
+                }
+                return MemTxResult.Ok;
+            }
+            return ReadIn(table, address, buffer, attrs, reader);
+        }
+        finally
+        {
+            Rcu.Exit(reader.Rcu);
+        }
     }
 
     /// <summary>Reads with unspecified attributes.</summary>
@@ -41,14 +69,48 @@ public sealed partial class AddressSpace
     /// <param name="buffer">Where the bytes go.</param>
     public MemTxResult Read(ulong address, Span<byte> buffer) => Read(address, buffer, MemTxAttrs.UnspecifiedAttrs);
 
+    /// <summary><see cref="Read(ulong, Span{byte}, MemTxAttrs)"/> without the thread's translation cache (the reference the fast path is tested against).</summary>
+    internal MemTxResult ReadSlow(ulong address, Span<byte> buffer, MemTxAttrs attrs)
+    {
+        using Rcu.ReadSection rcu = Rcu.Read();
+        return ReadIn(Dispatch, address, buffer, attrs);
+    }
+
     /// <summary>Writes <paramref name="buffer"/> at <paramref name="address"/> (<c>address_space_write</c>); RAM written is marked dirty.</summary>
     /// <param name="address">Guest address.</param>
     /// <param name="buffer">The bytes.</param>
     /// <param name="attrs">Transaction attributes.</param>
-    public MemTxResult Write(ulong address, ReadOnlySpan<byte> buffer, MemTxAttrs attrs)
+    public MemTxResult Write(ulong address, ReadOnlySpan<byte> buffer, MemTxAttrs attrs) => Write(DispatchReader.Current, address, buffer, attrs);
+
+    /// <summary>A write through <paramref name="reader"/>'s translation cache and read section.</summary>
+    internal MemTxResult Write(DispatchReader reader, ulong address, ReadOnlySpan<byte> buffer, MemTxAttrs attrs)
     {
-        using Rcu.ReadSection rcu = Rcu.Read();
-        return WriteIn(Dispatch, address, buffer, attrs);
+        Rcu.Enter(reader.Rcu);
+        try
+        {
+            DispatchTable table = Dispatch;
+            ref DispatchReader.Translation t = ref reader.Last;
+            ulong offset = t.OffsetOf(address, (ulong)buffer.Length);
+            if (offset == ulong.MaxValue || t.Table != table.Id)
+            {
+                t = ref reader.SlotFor(address);
+                offset = t.OffsetOf(address, (ulong)buffer.Length);
+            }
+            if (t.Table == table.Id && t.Writable && offset != ulong.MaxValue && !attrs.Memory && buffer.Length > 0)
+            {
+                // SAFETY: as in Read; Writable translations are of writable RAM that logs no dirty pages.
+                unsafe
+                {
+                    buffer.CopyTo(new Span<byte>((void*)(t.Host + (nint)offset), buffer.Length));
+                }
+                return MemTxResult.Ok;
+            }
+            return WriteIn(table, address, buffer, attrs, reader);
+        }
+        finally
+        {
+            Rcu.Exit(reader.Rcu);
+        }
     }
 
     /// <summary>Writes with unspecified attributes.</summary>
@@ -202,9 +264,45 @@ public sealed partial class AddressSpace
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private ulong Load(ulong address, uint size, bool bigEndian, out MemTxResult result, MemTxAttrs attrs)
+        => Load(DispatchReader.Current, address, size, bigEndian, out result, attrs);
+
+    /// <summary>A load through <paramref name="reader"/>'s translation cache and read section.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal ulong Load(DispatchReader reader, ulong address, uint size, bool bigEndian, out MemTxResult result, MemTxAttrs attrs)
     {
-        Rcu.ReaderRecord rcu = Rcu.Enter();
-        ref readonly DispatchEntry e = ref Dispatch.EntryFor(address);
+        Rcu.ReaderRecord rcu = reader.Rcu;
+        Rcu.Enter(rcu);
+        DispatchTable table = Dispatch;
+        ref DispatchReader.Translation t = ref reader.Last;
+        ulong cached = t.OffsetOf(address, size);
+        if (cached == ulong.MaxValue || t.Table != table.Id)
+        {
+            t = ref reader.SlotFor(address);
+            cached = t.OffsetOf(address, size);
+        }
+        if (t.Table == table.Id && t.Readable && cached != ulong.MaxValue && !attrs.Memory)
+        {
+            ulong v;
+            // SAFETY: the translation is of the current table and covers [address, + size); the
+            // read section keeps its RAM mapped until Exit.
+            unsafe
+            {
+                v = HostAccess.Load((byte*)(t.Host + (nint)cached), size);
+            }
+            Rcu.Exit(rcu);
+            result = MemTxResult.Ok;
+            return bigEndian ? Swap(v, size) : v;
+        }
+        return LoadMiss(reader, table, address, size, bigEndian, out result, attrs);
+    }
+
+    /// <summary>A load the thread's translation cache could not serve, inside the caller's read section, which it ends.</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private ulong LoadMiss(DispatchReader reader, DispatchTable table, ulong address, uint size, bool bigEndian, out MemTxResult result, MemTxAttrs attrs)
+    {
+        Rcu.ReaderRecord rcu = reader.Rcu;
+        ref readonly DispatchEntry e = ref table.EntryFor(address);
+        reader.Fill(table, address, e);
         ulong offset = address - e.Start;
         if (e.DirectRead && e.LastOffset - offset >= size - 1 && !attrs.Memory)
         {
@@ -241,7 +339,7 @@ public sealed partial class AddressSpace
         }
     }
 
-    private ulong LoadSlow(ulong address, uint size, bool bigEndian, out MemTxResult result, MemTxAttrs attrs)
+    internal ulong LoadSlow(ulong address, uint size, bool bigEndian, out MemTxResult result, MemTxAttrs attrs)
     {
         using Rcu.ReadSection rcu = Rcu.Read();
         DispatchTable view = Dispatch;
@@ -273,9 +371,44 @@ public sealed partial class AddressSpace
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private MemTxResult Store(ulong address, ulong value, uint size, bool bigEndian, MemTxAttrs attrs)
+        => Store(DispatchReader.Current, address, value, size, bigEndian, attrs);
+
+    /// <summary>A store through <paramref name="reader"/>'s translation cache and read section.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal MemTxResult Store(DispatchReader reader, ulong address, ulong value, uint size, bool bigEndian, MemTxAttrs attrs)
     {
-        Rcu.ReaderRecord rcu = Rcu.Enter();
-        ref readonly DispatchEntry e = ref Dispatch.EntryFor(address);
+        Rcu.ReaderRecord rcu = reader.Rcu;
+        Rcu.Enter(rcu);
+        DispatchTable table = Dispatch;
+        ref DispatchReader.Translation t = ref reader.Last;
+        ulong cached = t.OffsetOf(address, size);
+        if (cached == ulong.MaxValue || t.Table != table.Id)
+        {
+            t = ref reader.SlotFor(address);
+            cached = t.OffsetOf(address, size);
+        }
+        if (t.Table == table.Id && t.Writable && cached != ulong.MaxValue && !attrs.Memory)
+        {
+            ulong v = bigEndian ? Swap(value, size) : value;
+            // SAFETY: the translation is of the current table, covers [address, + size) and is of
+            // writable RAM; the read section keeps it mapped until Exit.
+            unsafe
+            {
+                HostAccess.Store((byte*)(t.Host + (nint)cached), v, size);
+            }
+            Rcu.Exit(rcu);
+            return MemTxResult.Ok;
+        }
+        return StoreMiss(reader, table, address, value, size, bigEndian, attrs);
+    }
+
+    /// <summary>A store the thread's translation cache could not serve, inside the caller's read section, which it ends.</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private MemTxResult StoreMiss(DispatchReader reader, DispatchTable table, ulong address, ulong value, uint size, bool bigEndian, MemTxAttrs attrs)
+    {
+        Rcu.ReaderRecord rcu = reader.Rcu;
+        ref readonly DispatchEntry e = ref table.EntryFor(address);
+        reader.Fill(table, address, e);
         ulong offset = address - e.Start;
         if (e.DirectWritable && e.LastOffset - offset >= size - 1 && e.DirtyMask == 0)
         {
@@ -310,7 +443,7 @@ public sealed partial class AddressSpace
         }
     }
 
-    private MemTxResult StoreSlow(ulong address, ulong value, uint size, bool bigEndian, MemTxAttrs attrs)
+    internal MemTxResult StoreSlow(ulong address, ulong value, uint size, bool bigEndian, MemTxAttrs attrs)
     {
         using Rcu.ReadSection rcu = Rcu.Read();
         DispatchTable view = Dispatch;
@@ -349,7 +482,7 @@ public sealed partial class AddressSpace
     };
 
     /// <summary>QEMU's <c>flatview_read_continue</c>.</summary>
-    internal MemTxResult ReadIn(DispatchTable view, ulong address, Span<byte> buffer, MemTxAttrs attrs)
+    internal MemTxResult ReadIn(DispatchTable view, ulong address, Span<byte> buffer, MemTxAttrs attrs, DispatchReader? reader = null)
     {
         MemTxResult result = MemTxResult.Ok;
         Span<byte> bytes = stackalloc byte[8];
@@ -359,6 +492,7 @@ public sealed partial class AddressSpace
             ulong a = address + (ulong)pos;
             int remaining = buffer.Length - pos;
             ref readonly DispatchEntry e = ref view.EntryFor(a);
+            reader?.Fill(view, a, e);
             if (e.Region is null)
             {
                 int gap = GapLength(view, a, remaining);
@@ -393,7 +527,7 @@ public sealed partial class AddressSpace
     }
 
     /// <summary>QEMU's <c>flatview_write_continue</c>.</summary>
-    internal MemTxResult WriteIn(DispatchTable view, ulong address, ReadOnlySpan<byte> buffer, MemTxAttrs attrs)
+    internal MemTxResult WriteIn(DispatchTable view, ulong address, ReadOnlySpan<byte> buffer, MemTxAttrs attrs, DispatchReader? reader = null)
     {
         MemTxResult result = MemTxResult.Ok;
         Span<byte> bytes = stackalloc byte[8];
@@ -403,6 +537,7 @@ public sealed partial class AddressSpace
             ulong a = address + (ulong)pos;
             int remaining = buffer.Length - pos;
             ref readonly DispatchEntry e = ref view.EntryFor(a);
+            reader?.Fill(view, a, e);
             if (e.Region is null)
             {
                 int gap = GapLength(view, a, remaining);

@@ -90,6 +90,13 @@ public sealed partial class AddressSpace : IGuestMemory
     }
 
     /// <summary>
+    /// Makes an accessor with its own reader state and translation cache, for a thread (a vCPU, a device
+    /// model) that accesses this address space often: the same results as this object's methods, without
+    /// looking up the calling thread's state on every access.
+    /// </summary>
+    public GuestMemoryAccessor CreateAccessor() => new(this);
+
+    /// <summary>
     /// Removes the address space from its memory system (<c>address_space_destroy</c>). Unregister its
     /// listeners first.
     /// </summary>
