@@ -19,6 +19,7 @@ namespace Memspace.Benchmarks;
 /// </summary>
 [GroupBenchmarksBy(BenchmarkLogicalGroupRule.ByCategory)]
 [CategoriesColumn]
+[MemoryDiagnoser]
 public class KvmExitBenchmarks
 {
     private const ulong KvmRun = 0xae80;

@@ -33,6 +33,11 @@ internal sealed class GraphSource
         DefaultValueFactory = _ => "/dev/kvm",
     };
 
+    private readonly Option<bool> _fullRender = new("--full-render")
+    {
+        Description = "Render every view from the whole region graph at every commit, as QEMU does, instead of incrementally (for comparison).",
+    };
+
     private readonly Option<FileInfo?> _import = new("--import")
     {
         Description = "Load the graph from a QEMU 7.2 'info mtree -D' dump instead of the built-in example.",
@@ -65,6 +70,7 @@ internal sealed class GraphSource
         command.Options.Add(_memory);
         command.Options.Add(_noSmm);
         command.Options.Add(_kvmDevice);
+        command.Options.Add(_fullRender);
     }
 
     /// <summary>The machine name given, or null.</summary>
@@ -116,6 +122,7 @@ internal sealed class GraphSource
                 Timeline = timeline,
                 Firmware = firmware,
                 KvmDevicePath = parse.GetValue(_kvmDevice)!,
+                MemoryOptions = parse.GetValue(_fullRender) ? new MemorySystemOptions { IncrementalRendering = false } : null,
             });
         }
         catch (MachineConfigurationException e) when (e.Option == nameof(MachineOptions.RamSize))

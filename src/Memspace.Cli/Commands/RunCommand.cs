@@ -64,6 +64,8 @@ internal static class RunCommand
             o.WriteLine($"== {machine.Name} ({machine.Description}), {RamSize.Format(machine.Options.RamSize)} RAM, " +
                         (machine.Kvm!.RealVm is null ? "on a SIMULATED KVM VM" : "on KVM (/dev/kvm)"));
             int status = RunGuest(machine, o, TimeSpan.FromSeconds(parse.GetValue(timeout)));
+            o.WriteLine($"commits: {machine.System.CommitCount} topology commits took {machine.System.CommitTime.TotalMilliseconds:F2} ms in all " +
+                        $"({(machine.System.Options.IncrementalRendering ? "incremental rendering" : "full render at every commit")})");
             Section(o, "Region tree (info mtree)");
             MtreePrinter.Print(machine.System, o);
             Section(o, "Flat views (info mtree -f)");

@@ -75,6 +75,11 @@ public sealed class MemorySystem : RegionGraph, IDisposable
     /// <summary>Number of topology commits so far (a commit that changed nothing is not counted).</summary>
     public long CommitCount { get; private set; }
 
+    /// <summary>Time spent in topology commits so far: rendering, diffs, listener callbacks and publishing.</summary>
+    public TimeSpan CommitTime => TimeSpan.FromTicks((long)(_commitTicks * ((double)TimeSpan.TicksPerSecond / System.Diagnostics.Stopwatch.Frequency)));
+
+    private long _commitTicks;
+
     /// <summary>
     /// Raised at the end of every outermost commit that changed the topology, after the listeners'
     /// <c>commit</c> callbacks, with <see cref="CommitCount"/>. Handlers run under the topology lock and
@@ -174,6 +179,7 @@ public sealed class MemorySystem : RegionGraph, IDisposable
 
     internal override void Commit(bool topology, bool ioeventfds)
     {
+        long started = System.Diagnostics.Stopwatch.GetTimestamp();
         try
         {
             if (topology)
@@ -207,6 +213,10 @@ public sealed class MemorySystem : RegionGraph, IDisposable
         {
             _derived.Clear();
             _ioeventfdsThisCommit.Clear();
+            if (topology)
+            {
+                _commitTicks += System.Diagnostics.Stopwatch.GetTimestamp() - started;
+            }
         }
         _failures.ThrowIfAny();
     }
