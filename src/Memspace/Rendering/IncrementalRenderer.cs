@@ -47,16 +47,7 @@ internal sealed class IncrementalRenderer
     {
         if (IsSimple(region))
         {
-            var output = new PooledList<LocalRange>(1);
-            try
-            {
-                AppendOwnFill(region, 0, region.Size, false, false, false, ref output);
-                return RangeTree.Build(output.AsSpan());
-            }
-            finally
-            {
-                output.Dispose();
-            }
+            return OwnFill(region, 0, region.Size, false, false, false) is { } fill ? RangeTree.Build([fill]) : RangeTree.Empty;
         }
         EnsureBuilt(region);
         return Cached(region)!;
@@ -377,14 +368,9 @@ internal sealed class IncrementalRenderer
                     items.Add((rank, r));
                 }
             }
-            if (region.Terminates)
+            if (OwnFill(region, a, b, ro, nv, um) is { } fill)
             {
-                part2.Clear();
-                AppendOwnFill(region, a, b, ro, nv, um, ref part2);
-                foreach (LocalRange r in part2.AsSpan())
-                {
-                    items.Add((children.Count, r));
-                }
+                items.Add((children.Count, fill));
             }
             RangeOverlay.FirstWins(items.AsSpan(), ref output);
         }
@@ -409,18 +395,9 @@ internal sealed class IncrementalRenderer
         }
         if (IsSimple(child))
         {
-            var fill = new PooledList<LocalRange>(1);
-            try
+            if (OwnFill(child, a, b, false, false, false) is { } fill)
             {
-                AppendOwnFill(child, a, b, false, false, false, ref fill);
-                foreach (LocalRange r in fill.AsSpan())
-                {
-                    output.Add(Move(r, shift, ro, nv, um, edge));
-                }
-            }
-            finally
-            {
-                fill.Dispose();
+                output.Add(Move(fill, shift, ro, nv, um, edge));
             }
             return;
         }
@@ -439,17 +416,17 @@ internal sealed class IncrementalRenderer
         }
     }
 
-    /// <summary>The region's own fill over [a, b): the terminal region itself, one piece.</summary>
-    private void AppendOwnFill(MemoryRegion region, UInt128 a, UInt128 b, bool ro, bool nv, bool um, ref PooledList<LocalRange> output)
+    /// <summary>The region's own fill over [a, b) (the terminal region itself, one piece), or null when it has none there.</summary>
+    private LocalRange? OwnFill(MemoryRegion region, UInt128 a, UInt128 b, bool ro, bool nv, bool um)
     {
         b = UInt128.Min(b, region.Size);
         if (!region.Terminates || a >= b)
         {
-            return;
+            return null;
         }
         var range = new FlatRange(region, (ulong)a, (ulong)a, b - a, _dirtyLogMask(region), region.RomdMode,
             ro | region.ReadOnly, nv | region.NonVolatile, um | region.Unmergeable);
-        output.Add(new LocalRange(range, Mix((ulong)region.Serial, 0x5e1f)));
+        return new LocalRange(range, Mix((ulong)region.Serial, 0x5e1f));
     }
 
     private static LocalRange Move(in LocalRange r, Int128 shift, bool ro, bool nv, bool um, long edge)
