@@ -16,7 +16,8 @@ internal static class GuestMemoryWorkloadRunner
 {
     private const string Usage = "usage: workload [--regions N] [--mode hot-read|cold-read|hot-write|bulk-read|bulk-write|all] "
         + "[--size BYTES (bulk; default 4096)] [--passes P (default 64)] [--runs R (default 7)] [--warmup W (default 2)] [--thp madvise|off] "
-        + "[--api address-space|accessor (default address-space: AddressSpace.LoadU64Le; accessor: a GuestMemoryAccessor's)]";
+        + "[--api address-space|accessor (default address-space: AddressSpace.LoadU64Le; accessor: a GuestMemoryAccessor's)] "
+        + "[--page-index on|off (default on; off: dispatch tables never build their page index, to measure what it gives)]";
 
     private sealed record Options(int Regions, List<(string Mode, int Size)> Modes, int Passes, int Runs, int Warmup, bool Thp, bool Accessor);
 
@@ -84,6 +85,14 @@ internal static class GuestMemoryWorkloadRunner
                         "address-space" => false,
                         "accessor" => true,
                         _ => throw new ArgumentException($"--api: address-space or accessor, not {value}"),
+                    };
+                    break;
+                case "--page-index":
+                    Dispatch.DispatchTable.RadixThreshold = value switch
+                    {
+                        "on" => Dispatch.DispatchTable.RadixThreshold,
+                        "off" => int.MaxValue / 2,
+                        _ => throw new ArgumentException($"--page-index: on or off, not {value}"),
                     };
                     break;
                 case "--thp":

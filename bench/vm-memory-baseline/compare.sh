@@ -4,7 +4,14 @@
 # alternating Memspace and vm-memory, each pinned to one CPU, and prints a Markdown table.
 #
 #   bench/vm-memory-baseline/compare.sh [--process-runs 3] [--regions "1 64 1024"] [--cpu 1]
-#                                       [--workloads "hot-read cold-read ..."] [-- ARGS FOR BOTH PROGRAMS]
+#                                       [--workloads "hot-read cold-read ..."]
+#                                       [--apis "address-space accessor"] [-- ARGS FOR BOTH PROGRAMS]
+#
+# --apis: Memspace's entry points to measure: AddressSpace.Read/Write (address-space) and a
+# GuestMemoryAccessor held by the thread (accessor), each against vm-memory's GuestMemoryMmap.
+# The .NET runs use DOTNET_TieredCompilation=0 so every method is fully optimised from its first
+# call, as the Rust program is; tiering would otherwise leave some callees at tier 0 for the short
+# timed runs.
 #
 # ARGS FOR BOTH PROGRAMS go to every run of both, e.g. -- --runs 5 --thp off.
 # Needs: cargo, Debian's librust-vm-memory-dev (apt-get install -y librust-vm-memory-dev), dotnet 10,
@@ -16,6 +23,7 @@ repo="$(cd "$here/../.." && pwd)"
 process_runs=3
 regions="1 64 1024"
 cpu=1
+apis="address-space accessor"
 workloads="hot-read cold-read hot-write bulk-read:4096 bulk-read:1048576 bulk-write:4096 bulk-write:1048576"
 extra=()
 while [ $# -gt 0 ]; do
@@ -24,8 +32,9 @@ while [ $# -gt 0 ]; do
         --regions) regions="$2"; shift 2 ;;
         --cpu) cpu="$2"; shift 2 ;;
         --workloads) workloads="$2"; shift 2 ;;
+        --apis) apis="$2"; shift 2 ;;
         --) shift; extra=("$@"); break ;;
-        -h|--help) sed -n '2,12p' "$0"; exit 0 ;;
+        -h|--help) sed -n '2,19p' "$0"; exit 0 ;;
         *) echo "unknown argument $1 (see --help)" >&2; exit 2 ;;
     esac
 done
@@ -53,7 +62,10 @@ for n in $regions; do
         if [ "$mode" != "$w" ]; then size_args=(--size "${w#*:}"); fi
         for ((r = 1; r <= process_runs; r++)); do
             echo "  regions=$n $w run $r/$process_runs" >&2
-            taskset -c "$cpu" dotnet "$dotnet_dll" workload --regions "$n" --mode "$mode" "${size_args[@]}" "${extra[@]}" >>"$results"
+            for api in $apis; do
+                DOTNET_TieredCompilation=0 taskset -c "$cpu" dotnet "$dotnet_dll" workload --api "$api" \
+                    --regions "$n" --mode "$mode" "${size_args[@]}" "${extra[@]}" >>"$results"
+            done
             taskset -c "$cpu" "$rust_bin" --regions "$n" --mode "$mode" "${size_args[@]}" "${extra[@]}" >>"$results"
         done
     done
@@ -87,20 +99,29 @@ def size_name(s):
 def pages(runs):
     return "/".join(sorted({r["page"] for r in runs}))
 
-print("| workload | regions | vm-memory ns/op | Memspace ns/op | Memspace / vm-memory | vm-memory vs own baseline | Memspace vs own baseline | pages (vm-memory; Memspace) |")
-print("|---|---:|---:|---:|---:|---:|---:|---|")
+print("| workload | regions | vm-memory ns/op | Memspace AddressSpace ns/op | ratio | Memspace accessor ns/op | ratio | vm-memory vs own baseline | Memspace vs own baseline (AddressSpace; accessor) | pages (vm-memory; Memspace) |")
+print("|---|---:|---:|---:|---:|---:|---:|---|---|---|")
 for key in order:
     n, mode, size = key
-    vm, ms = rows.get(key + ("vm-memory",)), rows.get(key + ("memspace",))
-    if not vm or not ms:
+    vm = rows.get(key + ("vm-memory",))
+    ms = rows.get(key + ("memspace",))
+    acc = rows.get(key + ("memspace-accessor",))
+    if not vm or not (ms or acc):
         continue
     bulk = mode.startswith("bulk")
     name = f"{mode} {size_name(size)}" if bulk else f"{mode} u64"
-    vm_ns, ms_ns = med(vm, "api_ns"), med(ms, "api_ns")
+    vm_ns = med(vm, "api_ns")
     if bulk:
         # Speed relative to memcpy of the same bytes in the same process: 1.00 = as fast as memcpy.
-        own = lambda runs: f"{med(runs, 'speed_vs_memcpy'):.2f}x memcpy speed"
+        own = lambda runs: f"{med(runs, 'speed_vs_memcpy'):.2f}x memcpy speed" if runs else "-"
     else:
-        own = lambda runs: f"{med(runs, 'api_over_base'):.2f}x raw ptr ({med(runs, 'base_ns'):.2f} ns)"
-    print(f"| {name} | {n} | {vm_ns:.2f} | {ms_ns:.2f} | {ms_ns / vm_ns:.2f} | {own(vm)} | {own(ms)} | {pages(vm)}; {pages(ms)} |")
+        own = lambda runs: f"{med(runs, 'api_over_base'):.2f}x raw ptr ({med(runs, 'base_ns'):.2f} ns)" if runs else "-"
+    def cells(runs):
+        if not runs:
+            return "-", "-"
+        ns = med(runs, "api_ns")
+        return f"{ns:.2f}", f"{ns / vm_ns:.2f}"
+    ms_ns, ms_ratio = cells(ms)
+    acc_ns, acc_ratio = cells(acc)
+    print(f"| {name} | {n} | {vm_ns:.2f} | {ms_ns} | {ms_ratio} | {acc_ns} | {acc_ratio} | {own(vm)} | {own(ms)}; {own(acc)} | {pages(vm)}; {pages((ms or []) + (acc or []))} |")
 EOF

@@ -10,7 +10,10 @@ namespace Memspace.Dispatch;
 /// the view's range tree the first time an access lands there, with a compact array of the ranges'
 /// starts to search, and kept on the leaf; so a view made by an incremental commit reuses the entries
 /// of every leaf it shares with the view before it, and a commit never rebuilds a whole table.
-/// Address spaces that share a view share its table. Readers write nothing but a leaf's entries, once.
+/// Address spaces that share a view share its table. Once a table has answered enough lookups to
+/// pay for it, it also gets a <see cref="DispatchRadix"/> page index, which answers most lookups
+/// without a search. Readers write nothing but a leaf's entries and the index, once each, and a
+/// lookup count until the index exists.
 /// </summary>
 internal sealed class DispatchTable
 {
@@ -18,6 +21,9 @@ internal sealed class DispatchTable
 
     private readonly bool _honourSectionReadOnly;
     private readonly RangeTree _tree;
+    private readonly int _radixAfter;
+    private DispatchRadix? _radix;
+    private int _lookups;
 
     /// <summary>Makes the table of <paramref name="view"/>.</summary>
     /// <param name="view">The rendered view.</param>
@@ -28,7 +34,15 @@ internal sealed class DispatchTable
         _tree = view.Tree;
         _honourSectionReadOnly = honourSectionReadOnly;
         Id = Interlocked.Increment(ref s_nextId);
+        // The index costs about a pass over the ranges; build it once lookups have cost as much.
+        _radixAfter = RadixThreshold + view.Count / 4;
     }
+
+    /// <summary>Lookups a table answers by searching before it builds its page index (plus a quarter of its range count).</summary>
+    internal static int RadixThreshold { get; set; } = 256;
+
+    /// <summary>The page index, once built.</summary>
+    internal DispatchRadix? Radix => Volatile.Read(ref _radix);
 
     /// <summary>The view the table serves.</summary>
     public FlatView View { get; }
@@ -39,6 +53,35 @@ internal sealed class DispatchTable
     /// <summary>The entry for <paramref name="address"/>, or <see cref="DispatchEntry.Unassigned"/> (whose region is null).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public ref readonly DispatchEntry EntryFor(ulong address)
+    {
+        DispatchRadix? radix = _radix;
+        if (radix is not null)
+        {
+            ref readonly DispatchEntry indexed = ref radix.Find(address, out bool found);
+            if (found)
+            {
+                return ref indexed;
+            }
+        }
+        else if (++_lookups > _radixAfter)
+        {
+            // The count is a hint: two readers racing on it at worst build the index twice.
+            BuildRadix();
+        }
+        return ref Search(address);
+    }
+
+    /// <summary>Builds (once) the page index; the first one published wins.</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    internal DispatchRadix BuildRadix()
+    {
+        var made = DispatchRadix.Build(_tree, _honourSectionReadOnly);
+        return Interlocked.CompareExchange(ref _radix, made, null) ?? made;
+    }
+
+    /// <summary>The entry for <paramref name="address"/> found by searching the view's tree.</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    internal ref readonly DispatchEntry Search(ulong address)
     {
         RangeTree.Leaf? leaf = _tree.LeafAt(address);
         if (leaf is null)
