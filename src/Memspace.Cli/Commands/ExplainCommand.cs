@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Globalization;
 using Memspace.Inspection;
+using Memspace.Json;
 using Memspace.Printing;
 using Memspace.Regions;
 
@@ -16,9 +17,10 @@ internal static class ExplainCommand
     {
         var address = new Argument<string>("address") { Description = "Guest address: 0x hex or decimal." };
         var space = new Option<string>("--as") { Description = "Address space name.", DefaultValueFactory = _ => "memory" };
+        var json = JsonOption.Create();
         var command = new Command("explain", "Explain a guest address: flat range, region path with aliases and offsets, hidden regions, RAMBlock, host address, KVM slot.")
         {
-            address, space,
+            address, space, json,
         };
         var source = new GraphSource();
         source.AddTo(command);
@@ -43,7 +45,16 @@ internal static class ExplainCommand
                 error.WriteLine($"memspace: no address space \"{name}\"; there are: {string.Join(", ", graph.System.AddressSpaces.Select(s => $"\"{s.Name}\""))}");
                 return 2;
             }
-            Print(parse.InvocationConfiguration.Output, AddressExplainer.Explain(target, addr, graph.Machine?.Kvm), graph.Machine?.Kvm is { RealVm: null });
+            AddressExplanation explanation = AddressExplainer.Explain(target, addr, graph.Machine?.Kvm);
+            bool simulated = graph.Machine?.Kvm is { RealVm: null };
+            if (parse.GetValue(json))
+            {
+                JsonOption.Write(parse.InvocationConfiguration.Output, MemspaceJson.Explain(explanation, simulated));
+            }
+            else
+            {
+                Print(parse.InvocationConfiguration.Output, explanation, simulated);
+            }
             return 0;
         });
         return command;

@@ -1,4 +1,5 @@
 using System.CommandLine;
+using Memspace.Json;
 using Memspace.Printing;
 
 namespace Memspace.Cli.Commands;
@@ -11,9 +12,10 @@ internal static class MtreeCommand
         var flat = new Option<bool>("--flatview", "-f") { Description = "Print the rendered flat views (info mtree -f)." };
         var disabled = new Option<bool>("--disabled", "-D") { Description = "Also print disabled regions (info mtree -D)." };
         var owner = new Option<bool>("--owner", "-o") { Description = "Print region owners (info mtree -o)." };
+        var json = JsonOption.Create();
         var command = new Command("mtree", "Print the memory region tree or its flat views, exactly as QEMU 7.2's 'info mtree' does.")
         {
-            flat, disabled, owner,
+            flat, disabled, owner, json,
         };
         var source = new GraphSource();
         source.AddTo(command);
@@ -26,7 +28,11 @@ internal static class MtreeCommand
             }
             MemorySystem system = graph.System;
             TextWriter output = parse.InvocationConfiguration.Output;
-            if (parse.GetValue(flat))
+            if (parse.GetValue(json))
+            {
+                JsonOption.Write(output, parse.GetValue(flat) ? MemspaceJson.FlatViews(system) : MemspaceJson.Mtree(system));
+            }
+            else if (parse.GetValue(flat))
             {
                 FlatViewPrinter.Print(system, output, parse.GetValue(owner));
             }

@@ -1,4 +1,5 @@
 using System.CommandLine;
+using Memspace.Json;
 using Memspace.Printing;
 
 namespace Memspace.Cli.Commands;
@@ -8,7 +9,11 @@ internal static class RamblockCommand
 {
     public static Command Create()
     {
-        var command = new Command("ramblock", "Print the RAMBlocks (RAMList order, ram_addr offsets), exactly as QEMU 7.2's 'info ramblock' does.");
+        var json = JsonOption.Create();
+        var command = new Command("ramblock", "Print the RAMBlocks (RAMList order, ram_addr offsets), exactly as QEMU 7.2's 'info ramblock' does.")
+        {
+            json,
+        };
         var source = new GraphSource();
         source.AddTo(command);
         command.SetAction(parse =>
@@ -19,7 +24,14 @@ internal static class RamblockCommand
                 return 2;
             }
             MemorySystem system = graph.System;
-            RamBlockPrinter.Print(system.RamList, parse.InvocationConfiguration.Output);
+            if (parse.GetValue(json))
+            {
+                JsonOption.Write(parse.InvocationConfiguration.Output, MemspaceJson.RamBlocks(system.RamList));
+            }
+            else
+            {
+                RamBlockPrinter.Print(system.RamList, parse.InvocationConfiguration.Output);
+            }
             return 0;
         });
         return command;

@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Text;
 using Memspace.Cli.Guest;
 using Memspace.Core;
+using Memspace.Json;
 using Memspace.Kvm;
 using Memspace.Machines;
 using Memspace.Printing;
@@ -27,9 +28,10 @@ internal static class RunCommand
         var firmware = new Option<FileInfo?>("--firmware") { Description = "Boot this BIOS image instead of the built-in guest (a multiple of 64 KiB, e.g. SeaBIOS's bios-256k.bin)." };
         var timeout = new Option<double>("--timeout") { Description = "Seconds to let the guest run before stopping it.", DefaultValueFactory = _ => 60 };
         var quiet = new Option<bool>("--no-timeline") { Description = "Leave out the timeline." };
+        var json = JsonOption.Create();
         var command = new Command("run", "Build a machine on KVM (default q35 with 512 MiB), boot the built-in guest and show the whole chain from regions to KVM slots and exits.")
         {
-            firmware, timeout, quiet,
+            firmware, timeout, quiet, json,
         };
         var source = new GraphSource();
         source.AddMachineOptionsTo(command);
@@ -60,6 +62,13 @@ internal static class RunCommand
             if (machine is null)
             {
                 return 2;
+            }
+            if (parse.GetValue(json))
+            {
+                var guestText = new StringWriter();
+                int code = RunGuest(machine, guestText, TimeSpan.FromSeconds(parse.GetValue(timeout)));
+                JsonOption.Write(o, MemspaceJson.Run(machine, timeline.Events, RunJsonGuest.Outcome(machine, guestText.ToString(), code)));
+                return code;
             }
             o.WriteLine($"== {machine.Name} ({machine.Description}), {RamSize.Format(machine.Options.RamSize)} RAM, " +
                         (machine.Kvm!.RealVm is null ? "on a SIMULATED KVM VM" : "on KVM (/dev/kvm)"));

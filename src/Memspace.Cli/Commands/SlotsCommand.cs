@@ -1,4 +1,5 @@
 using System.CommandLine;
+using Memspace.Json;
 using Memspace.Kvm;
 using Memspace.Machines;
 using Memspace.Printing;
@@ -16,9 +17,10 @@ internal static class SlotsCommand
     {
         var table = new Option<bool>("--table") { Description = "Print the final slot table instead of the ioctl trace." };
         var simulate = new Option<bool>("--simulate") { Description = "Do not use /dev/kvm even if it is there." };
+        var json = JsonOption.Create();
         var command = new Command("slots", "Build a machine on KVM and print every slot ioctl in QEMU 7.2's kvm_set_user_memory trace format.")
         {
-            table, simulate,
+            table, simulate, json,
         };
         var source = new GraphSource();
         source.AddMachineOptionsTo(command);
@@ -37,7 +39,11 @@ internal static class SlotsCommand
                 parse.InvocationConfiguration.Error.WriteLine(
                     $"memspace: {(machine.KvmUnavailableReason is { } why ? "no KVM here: " + why : "--simulate")}; printing what Memspace would set on a simulated VM");
             }
-            if (parse.GetValue(table))
+            if (parse.GetValue(json))
+            {
+                JsonOption.Write(output, MemspaceJson.Slots(kvm, kvm.RealVm is null ? machine.KvmUnavailableReason ?? "--simulate" : null));
+            }
+            else if (parse.GetValue(table))
             {
                 KvmSlotTablePrinter.Print(kvm, output);
             }
