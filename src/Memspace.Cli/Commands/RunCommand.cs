@@ -29,9 +29,10 @@ internal static class RunCommand
         var timeout = new Option<double>("--timeout") { Description = "Seconds to let the guest run before stopping it.", DefaultValueFactory = _ => 60 };
         var quiet = new Option<bool>("--no-timeline") { Description = "Leave out the timeline." };
         var json = JsonOption.Create();
+        var full = new Option<bool>("--timeline") { Description = "Print every event of the timeline instead of the folded one." };
         var command = new Command("run", "Build a machine on KVM (default q35 with 512 MiB), boot the built-in guest and show the whole chain from regions to KVM slots and exits.")
         {
-            firmware, timeout, quiet, json,
+            firmware, timeout, quiet, full, json,
         };
         var source = new GraphSource();
         source.AddMachineOptionsTo(command);
@@ -75,18 +76,40 @@ internal static class RunCommand
             int status = RunGuest(machine, o, TimeSpan.FromSeconds(parse.GetValue(timeout)));
             o.WriteLine($"commits: {machine.System.CommitCount} topology commits took {machine.System.CommitTime.TotalMilliseconds:F2} ms in all " +
                         $"({(machine.System.Options.IncrementalRendering ? "incremental rendering" : "full render at every commit")})");
-            Section(o, "Region tree (info mtree)");
-            MtreePrinter.Print(machine.System, o);
-            Section(o, "Flat views (info mtree -f)");
-            FlatViewPrinter.Print(machine.System, o, false);
-            Section(o, "RAMList (info ramblock)");
-            RamBlockPrinter.Print(machine.System.RamList, o);
-            Section(o, "KVM slots (KVMSlot / kvm_userspace_memory_region)");
-            KvmSlotTablePrinter.Print(machine.Kvm, o);
-            if (!parse.GetValue(quiet))
+            IReadOnlyList<ChainEvent> events = timeline.Events;
+            Section(o, "Summary: when were the KVM slots registered, and by what?");
+            foreach (string line in ChainSummary.Of(events).Describe())
             {
-                Section(o, "Timeline");
-                PrintTimeline(o, timeline.Events);
+                o.WriteLine(line.StartsWith(' ') ? "    " + line : "  - " + line);
+            }
+            Section(o, "Region tree (info mtree)",
+                "MemoryRegion: the regions the board built, one tree per AddressSpace root; '@' marks an alias, a window onto another region.");
+            MtreePrinter.Print(machine.System, o);
+            Section(o, "Flat views (info mtree -f)",
+                "FlatView: each AddressSpace's tree rendered into non-overlapping FlatRanges (spaces with the same root share one); KVM marks a range with a slot.");
+            FlatViewPrinter.Print(machine.System, o, false);
+            Section(o, "RAMList (info ramblock)",
+                "RAMList: the RAMBlocks that hold RAM and ROM in host memory, placed in ram_addr space; a RAM FlatRange points into one.");
+            RamBlockPrinter.Print(machine.System.RamList, o);
+            Section(o, "KVM slots (KVMSlot / kvm_userspace_memory_region)",
+                "KVMSlot: what the kvm-memory listeners made of the RAM-backed MemoryRegionSections, each set by a kvm_userspace_memory_region ioctl; as 1 is \"KVM-SMRAM\".");
+            KvmSlotTablePrinter.Print(machine.Kvm, o);
+            if (parse.GetValue(full))
+            {
+                Section(o, $"Timeline ({events.Count} events)", TimelineNote);
+                foreach (ChainEvent e in events)
+                {
+                    o.WriteLine(e);
+                }
+            }
+            else if (!parse.GetValue(quiet))
+            {
+                IReadOnlyList<FoldedEvent> folded = TimelineFolder.Fold(events);
+                Section(o, $"Timeline ({events.Count} events folded into {folded.Count} lines; --timeline prints each)", TimelineNote);
+                foreach (FoldedEvent line in folded)
+                {
+                    o.WriteLine(line);
+                }
             }
             return status;
         });
@@ -152,39 +175,16 @@ internal static class RunCommand
         return stop.Reason == VcpuStopReason.Halted ? 0 : 1;
     }
 
-    private static void Section(TextWriter o, string title)
+    private const string TimelineNote =
+        "Every step in order, tagged with its structure: MemoryRegion changes, MemoryRegionSection callbacks, FlatView commits, RAMBlock placement, KVM slot ioctls and the guest's vCPU exits.";
+
+    private static void Section(TextWriter o, string title, string? note = null)
     {
         o.WriteLine();
         o.WriteLine($"== {title}");
-    }
-
-    /// <summary>Prints the timeline, folding a run of serial port writes into one line with the text written.</summary>
-    internal static void PrintTimeline(TextWriter o, IReadOnlyList<ChainEvent> events)
-    {
-        for (int i = 0; i < events.Count; i++)
+        if (note is not null)
         {
-            ChainEvent e = events[i];
-            if (IsSerialWrite(e))
-            {
-                var text = new StringBuilder();
-                int j = i;
-                while (j < events.Count && IsSerialWrite(events[j]))
-                {
-                    text.Append(SerialByte(events[j]));
-                    j++;
-                }
-                o.WriteLine(e.Format($"KVM_EXIT_IO out port 0x3f8 x{j - i} [AS \"I/O\" -> 'serial']: \"{Escape(text.ToString())}\""));
-                i = j - 1;
-                continue;
-            }
-            o.WriteLine(e);
+            o.WriteLine("   " + note);
         }
     }
-
-    private static bool IsSerialWrite(ChainEvent e)
-        => e.Payload is VcpuExitEvent { Exit: { Kind: VcpuExitKind.Io, IsWrite: true, Address: 0x3f8, Size: 1, Count: 1 } };
-
-    private static char SerialByte(ChainEvent e) => (char)(byte)((VcpuExitEvent)e.Payload).Exit.Data;
-
-    private static string Escape(string s) => s.Replace("\r", "\\r", StringComparison.Ordinal).Replace("\n", "\\n", StringComparison.Ordinal);
 }

@@ -149,6 +149,9 @@ public abstract class Machine : IDisposable
     /// <param name="text">What happened.</param>
     public void Trace(ChainStructure structure, string source, string text) => Timeline?.Record(structure, source, text);
 
+    private void Phase(MachinePhase phase, ChainStructure structure, string source, string text)
+        => Timeline?.Record(structure, source, new PhaseEvent(phase, text));
+
     /// <summary>QEMU's board init (<c>MachineClass::init</c>): creates and maps the board's regions.</summary>
     protected abstract void InitBoard();
 
@@ -161,15 +164,16 @@ public abstract class Machine : IDisposable
     {
         if (Timeline is { } t)
         {
-            t.Record(ChainStructure.AddressSpace, "machine", $"memory_map_init: \"memory\" rooted at 'system', \"I/O\" rooted at 'io' ({Name}, {Machines.RamSize.Format(Options.RamSize)})");
+            t.Record(ChainStructure.AddressSpace, "machine", new PhaseEvent(MachinePhase.MemoryMapInit,
+                $"memory_map_init: \"memory\" rooted at 'system', \"I/O\" rooted at 'io' ({Name}, {Machines.RamSize.Format(Options.RamSize)})"));
             t.Follow(System, Memory, Io);
         }
         AttachAccelerator();
-        Trace(ChainStructure.MemoryRegion, "machine", $"board init: {Description}");
+        Phase(MachinePhase.BoardInit, ChainStructure.MemoryRegion, "machine", $"board init: {Description}");
         InitBoard();
-        Trace(ChainStructure.MemoryRegion, "machine", "machine init done");
+        Phase(MachinePhase.MachineInitDone, ChainStructure.MemoryRegion, "machine", "machine init done");
         MachineDone();
-        Trace(ChainStructure.MemoryRegion, "machine", "system reset");
+        Phase(MachinePhase.Reset, ChainStructure.MemoryRegion, "machine", "system reset");
         Reset();
     }
 
@@ -200,7 +204,7 @@ public abstract class Machine : IDisposable
                 throw new ArgumentException($"unknown accelerator {Options.Accelerator}");
         }
         Timeline?.Follow(Kvm);
-        Trace(ChainStructure.KVMSlot, "KVM", Kvm.RealVm is null
+        Phase(MachinePhase.AcceleratorInit, ChainStructure.KVMSlot, "KVM", Kvm.RealVm is null
             ? "kvm_init (simulated VM): listeners \"kvm-memory\" and \"kvm-io\" registered on empty views, so no slot yet"
             : "kvm_init: KVM_CREATE_VM; listeners \"kvm-memory\" and \"kvm-io\" registered on empty views, so no slot yet");
     }

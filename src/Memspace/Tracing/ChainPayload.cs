@@ -95,8 +95,20 @@ public sealed record RamBlockEvent(string IdStr, bool Added, ulong Offset, ulong
 
 /// <summary>A <c>KVM_SET_USER_MEMORY_REGION</c> ioctl (<c>struct kvm_userspace_memory_region</c>).</summary>
 /// <param name="Ioctl">The call as QEMU traces it.</param>
-public sealed record SlotIoctlEvent(KvmSlotEvent Ioctl) : ChainPayload
+public sealed record SlotIoctlEvent(KvmSlotEvent Ioctl) : AcceleratorMappingEvent
 {
+    /// <inheritdoc/>
+    public override string Call => "KVM_SET_USER_MEMORY_REGION";
+
+    /// <inheritdoc/>
+    public override string Mapping => $"Slot#{Ioctl.Slot}";
+
+    /// <inheritdoc/>
+    public override ulong Start => Ioctl.Gpa;
+
+    /// <inheritdoc/>
+    public override ulong Size => Ioctl.Size;
+
     /// <inheritdoc/>
     public override string Describe() => Ioctl.ToString();
 }

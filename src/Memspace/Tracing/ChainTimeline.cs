@@ -108,6 +108,8 @@ public sealed class ChainTimeline
     public void Follow(Vcpu vcpu)
     {
         ArgumentNullException.ThrowIfNull(vcpu);
+        Record(ChainStructure.VcpuExit, $"vcpu{vcpu.Index}", new PhaseEvent(MachinePhase.GuestStart,
+            $"vCPU {vcpu.Index} created: from here on the guest's exits drive the changes"));
         vcpu.Exited += exit =>
         {
             AddressSpace? space = exit.Kind switch

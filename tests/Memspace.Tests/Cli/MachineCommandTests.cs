@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Text.RegularExpressions;
 using Memspace.Kvm;
 using Memspace.Tests.Support;
@@ -122,14 +123,42 @@ public partial class MachineCommandTests
         Assert.True(code == 0, stderr);
         Assert.StartsWith("== q35 (Standard PC (Q35 + ICH9, 2009)), 512M RAM, on a SIMULATED KVM VM", stdout, StringComparison.Ordinal);
         Assert.Contains("guest: not run: /nonexistent/kvm does not exist", stdout, StringComparison.Ordinal);
-        foreach (string section in new[] { "== Region tree (info mtree)", "== Flat views (info mtree -f)", "== RAMList (info ramblock)", "== KVM slots", "== Timeline" })
+        string[] sections = ["== Summary: when were the KVM slots registered, and by what?", "== Region tree (info mtree)", "== Flat views (info mtree -f)",
+                             "== RAMList (info ramblock)", "== KVM slots", "== Timeline ("];
+        Assert.Equal(sections.Select(t => stdout.IndexOf(t, StringComparison.Ordinal)).Order(), sections.Select(t => stdout.IndexOf(t, StringComparison.Ordinal)));
+        Assert.DoesNotContain(-1, sections.Select(t => stdout.IndexOf(t, StringComparison.Ordinal)));
+
+        // The summary answers the seed question from this run.
+        string summary = stdout[stdout.IndexOf("== Summary", StringComparison.Ordinal)..stdout.IndexOf("== Region tree", StringComparison.Ordinal)];
+        Assert.Matches(@"  - Listeners first: the accelerator's init \(event #\d+\) registered its MemoryListeners when the views held ""memory"": 0 RAM-backed of 0 sections.* so 0 slots existed", summary);
+        Assert.Matches(@"  - First slot: commit #\d+ during board init, when the board mapped 'ram-below-4g' \(memory_region_add_subregion 'ram-below-4g' into 'system' at 0x0\): region_add \[0x0, 0x20000000\) ram 'pc.ram' in ""memory"" -> kvm_set_user_memory Slot#0 ", summary);
+        Match total = Regex.Match(summary, @"  - (\d+) KVM_SET_USER_MEMORY_REGION calls in all: (\d+) by the board \(board init \d+, machine init done \d+, reset \d+\), 0 by the guest\.");
+        Assert.True(total.Success, summary);
+        Assert.Equal(total.Groups[1].Value, total.Groups[2].Value);
+        Assert.Contains("  - Guest exits: none, the guest did not run.", summary, StringComparison.Ordinal);
+
+        // The default output names each structure of the question, and explains each section.
+        foreach (string name in new[] { "MemoryRegion", "AddressSpace", "FlatView", "FlatRange", "MemoryRegionSection", "RAMList", "RAMBlock", "KVMSlot", "kvm_userspace_memory_region" })
         {
-            Assert.Contains(section, stdout, StringComparison.Ordinal);
+            Assert.Contains(name, stdout, StringComparison.Ordinal);
         }
-        foreach (string tag in new[] { " AddressSpace ", " MemoryRegion ", " MemoryRegionSection ", " FlatView ", " RAMBlock ", " KVMSlot ", " kvm_userspace_memory_region " })
-        {
-            Assert.Contains(tag, stdout, StringComparison.Ordinal);
-        }
+        Assert.Contains("\n   MemoryRegion: the regions the board built", stdout, StringComparison.Ordinal);
+        Assert.Contains("\n   KVMSlot: what the kvm-memory listeners made of the RAM-backed MemoryRegionSections", stdout, StringComparison.Ordinal);
+
+        // Folded by default; --timeline prints every event, one line each, and the ioctl count agrees with the summary.
+        Match header = Regex.Match(stdout, @"== Timeline \((\d+) events folded into (\d+) lines; --timeline prints each\)");
+        Assert.True(header.Success);
+        int events = int.Parse(header.Groups[1].Value, CultureInfo.InvariantCulture);
+        Assert.True(int.Parse(header.Groups[2].Value, CultureInfo.InvariantCulture) * 2 < events);
+        Assert.Contains("memory_region_set_enabled 'pam-pci' on (x13)", stdout, StringComparison.Ordinal);
+        var (fullCode, full, _) = CliProcess.Run("run", "--kvm-device", "/nonexistent/kvm", "--timeline");
+        Assert.Equal(0, fullCode);
+        string timeline = full[full.IndexOf("== Timeline", StringComparison.Ordinal)..];
+        string[] lines = timeline.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.Equal($"== Timeline ({events} events)", lines[0]);
+        Assert.Equal(events, lines.Count(l => Regex.IsMatch(l, @"^\s+\d+\s+\d+\.\d{3} ms  ")));
+        Assert.Equal(int.Parse(total.Groups[1].Value, CultureInfo.InvariantCulture), lines.Count(l => l.Contains(" kvm_set_user_memory Slot#", StringComparison.Ordinal)));
+        Assert.True(full.Split('\n').Length > stdout.Split('\n').Length + events / 2);
     }
 
     [Fact]
@@ -152,5 +181,10 @@ public partial class MachineCommandTests
         Assert.Matches(@"KVM_EXIT_IO out port 0x3f8 x\d+ \[AS ""I/O"" -> 'serial'\]: ""memspace-demo: protected mode", stdout);
         string afterPam = stdout[stdout.IndexOf("PAM register 0x90 = 0x30", StringComparison.Ordinal)..];
         Assert.Contains("kvm_set_user_memory", afterPam, StringComparison.Ordinal);
+        // The summary names the guest's PAM writes as the exits that changed slots.
+        string summary = stdout[stdout.IndexOf("== Summary", StringComparison.Ordinal)..stdout.IndexOf("== Region tree", StringComparison.Ordinal)];
+        Assert.Matches(@"  - Guest exits: \d+ \(.*\); [1-9]\d* of them changed slots:", summary);
+        Assert.Matches(@"    event #\d+ KVM_EXIT_IO out port 0xcfc size 1 data 0x30 .* => mch: PAM register 0x90 = 0x30: .* => [1-9]\d* KVM_SET_USER_MEMORY_REGION call", summary);
+        Assert.Matches(@"[1-9]\d* by the guest\.", summary);
     }
 }
