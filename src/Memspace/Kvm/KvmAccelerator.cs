@@ -166,6 +166,7 @@ public sealed class KvmAccelerator : IMemoryAccelerator, IDisposable
 
     internal void Traced(KvmSlotEvent e)
     {
+        MemspaceEventSource.Log.MappingChanged();
         lock (_traceLock)
         {
             _trace.Add(e);

@@ -185,6 +185,7 @@ public sealed class MemorySystem : RegionGraph, IDisposable
             if (topology)
             {
                 CommitCount++;
+                MemspaceEventSource.Log.Commit();
                 RenderViews(TakeChanges());
                 foreach (MemoryListener l in _listeners)
                 {
@@ -316,6 +317,7 @@ public sealed class MemorySystem : RegionGraph, IDisposable
             }
             tree = RangeTree.Build(local);
         }
+        MemspaceEventSource.Log.Render();
         return new DispatchTable(new FlatView(physRoot, tree, ++_generation), Options.HonourSectionReadOnly);
     }
 
@@ -389,6 +391,7 @@ public sealed class MemorySystem : RegionGraph, IDisposable
                 views[physRoot] = old;
                 continue;
             }
+            MemspaceEventSource.Log.Render();
             var table = new DispatchTable(new FlatView(physRoot, Shifted(rendering, physRoot.Address), ++_generation), Options.HonourSectionReadOnly);
             views[physRoot] = table;
             if (old is not null && unshifted && before[physRoot] is { } was && old.View.Tree == was

@@ -1,3 +1,5 @@
+using Memspace.Core;
+
 namespace Memspace.Vcpus;
 
 /// <summary>
@@ -91,6 +93,7 @@ public sealed class Vcpu : IDisposable
         ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
         PendingExit pending = _backend.Run();
         VcpuExit exit = ExitServer.Serve(pending, Memory, Io);
+        MemspaceEventSource.Log.VcpuExit();
         Exited?.Invoke(exit);
         return exit;
     }
