@@ -14,6 +14,7 @@ var root = new Command("memspace", "Memspace: QEMU's memory API for .NET. Prints
     RamblockCommand.Create(),
     SlotsCommand.Create(),
     ExplainCommand.Create(),
+    MapCommand.Create(),
     FirmwareCommand.Create(),
 };
 ParseResult parse = root.Parse(args);

@@ -73,6 +73,9 @@ internal sealed class GraphSource
         command.Options.Add(_fullRender);
     }
 
+    /// <summary>The --import option (for commands that name the dump).</summary>
+    public Option<FileInfo?> ImportOption => _import;
+
     /// <summary>The machine name given, or null.</summary>
     public string? MachineName(ParseResult parse) => parse.GetValue(_machine);
 
