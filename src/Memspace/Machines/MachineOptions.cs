@@ -37,4 +37,21 @@ public sealed record MachineOptions
 
     /// <summary>Add a 16550 UART at port 0x3f8 (QEMU adds one unless <c>-nodefaults</c> or <c>-serial none</c>). Default on.</summary>
     public bool Serial { get; init; } = true;
+
+    /// <summary>
+    /// Build QEMU's platform devices on pc and q35 (interrupt controllers, timers, RTC/CMOS, keyboard
+    /// controller, DMA, fw_cfg and the southbridge functions on PCI, see <see cref="Devices.PcPlatform"/>).
+    /// Default on.
+    /// </summary>
+    public bool PlatformDevices { get; init; } = true;
+
+    /// <summary>
+    /// QEMU's <c>kernel-irqchip=on</c> (its KVM default): the PIC, PIT, I/O APIC and APIC are KVM's
+    /// in-kernel models and their regions are named "kvm-pic", "kvm-elcr", "kvm-pit", "kvm-ioapic" and
+    /// "kvm-apic-msi". Off: QEMU's userspace names (as under TCG). Default on.
+    /// </summary>
+    public bool KernelIrqchip { get; init; } = true;
+
+    /// <summary>Add the ISA debug console at port 0x402 (QEMU's <c>-device isa-debugcon,iobase=0x402</c>), where SeaBIOS writes its log. Default off.</summary>
+    public bool DebugConsole { get; init; }
 }

@@ -43,5 +43,36 @@ public sealed class PcMachine : X86Machine
     }
 
     /// <inheritdoc/>
-    protected override void InitBoard() => InitPcBoard(() => new I440fxHostBridge(this));
+    protected override void InitBoard() => InitPcBoard(() => new I440fxHostBridge(this), CreateIsaBridge, CreateFunctions);
+
+    /// <summary>The PIIX3 ISA bridge at 00:01.0, or null without platform devices.</summary>
+    public Piix3? Piix3 { get; private set; }
+
+    /// <summary>The PIIX3 IDE function at 00:01.1, or null.</summary>
+    public PiixIde? Ide { get; private set; }
+
+    /// <summary>The PIIX4 power-management function at 00:01.3, or null.</summary>
+    public Piix4Pm? Pm { get; private set; }
+
+    /// <summary>The ISA floppy controller, or null.</summary>
+    public FloppyController? Floppy { get; private set; }
+
+    private void CreateIsaBridge()
+    {
+        Piix3 = new Piix3(this);
+        I440fx.RootBus.Attach(Piix3);
+        Piix3.MapResetControl();
+    }
+
+    private void CreateFunctions()
+    {
+        Floppy = new FloppyController(System);
+        Floppy.Map(SystemIo);
+        Ide = new PiixIde(this);
+        I440fx.RootBus.Attach(Ide);
+        Ide.MapLegacyPorts(SystemIo);
+        Pm = new Piix4Pm(this, smm: Options.Smm && Kvm?.Vm.AddressSpaces > 1);
+        I440fx.RootBus.Attach(Pm);
+        Pm.Map(SystemIo);
+    }
 }

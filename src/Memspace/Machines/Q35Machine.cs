@@ -36,5 +36,29 @@ public sealed class Q35Machine : X86Machine
     }
 
     /// <inheritdoc/>
-    protected override void InitBoard() => InitPcBoard(() => new MchHostBridge(this));
+    protected override void InitBoard() => InitPcBoard(() => new MchHostBridge(this), CreateIsaBridge, CreateFunctions);
+
+    /// <summary>The ICH9 LPC bridge at 00:1f.0, or null without platform devices.</summary>
+    public Ich9Lpc? Lpc { get; private set; }
+
+    /// <summary>The ICH9 AHCI controller at 00:1f.2, or null.</summary>
+    public Ich9Ahci? Ahci { get; private set; }
+
+    /// <summary>The ICH9 SMBus controller at 00:1f.3, or null.</summary>
+    public Ich9Smbus? Smbus { get; private set; }
+
+    private void CreateIsaBridge()
+    {
+        Lpc = new Ich9Lpc(this, smm: Options.Smm && Kvm?.Vm.AddressSpaces > 1);
+        Mch.RootBus.Attach(Lpc);
+    }
+
+    private void CreateFunctions()
+    {
+        Lpc!.Map(SystemIo);
+        Ahci = new Ich9Ahci(this);
+        Mch.RootBus.Attach(Ahci);
+        Smbus = new Ich9Smbus(this);
+        Mch.RootBus.Attach(Smbus);
+    }
 }

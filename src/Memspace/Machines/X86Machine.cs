@@ -70,6 +70,9 @@ public abstract class X86Machine : Machine
     /// <summary>The host bridge, or null (microvm).</summary>
     public PciHostBridge? HostBridge { get; protected set; }
 
+    /// <summary>The devices pc and q35 share, or null (microvm, or <see cref="MachineOptions.PlatformDevices"/> off).</summary>
+    public PcPlatform? Platform { get; private set; }
+
     /// <summary>The SMM view of memory (QEMU's <c>/machine/smram</c>), or null.</summary>
     public virtual MemoryRegion? Smram => null;
 
@@ -165,7 +168,9 @@ public abstract class X86Machine : Machine
     /// Memspace's devices.
     /// </summary>
     /// <param name="createHostBridge">Creates and maps the machine's host bridge.</param>
-    protected void InitPcBoard(Func<PciHostBridge> createHostBridge)
+    /// <param name="createIsaBridge">Creates the southbridge function that carries the ISA bus (PIIX3, ICH9 LPC).</param>
+    /// <param name="createFunctions">Creates and maps the other southbridge functions and their blocks.</param>
+    protected void InitPcBoard(Func<PciHostBridge> createHostBridge, Action? createIsaBridge = null, Action? createFunctions = null)
     {
         ArgumentNullException.ThrowIfNull(createHostBridge);
         CreateRamBackend();
@@ -175,11 +180,31 @@ public abstract class X86Machine : Machine
         InitBios(PciMemory, ramFirmware: false);
         InitOptionRom(PciMemory);
         HostBridge = createHostBridge();
+        if (Options.PlatformDevices)
+        {
+            Platform = new PcPlatform(this, Options.KernelIrqchip, Options.DebugConsole);
+            createIsaBridge?.Invoke();
+            Platform.MapInterruptControllers(SystemMemory, SystemIo);
+            Platform.MapBasicDevices(SystemMemory, SystemIo);
+            createFunctions?.Invoke();
+            Platform.FwCfg.AttachDma(Memory);
+            Platform.MapLateDevices(SystemIo);
+        }
         AddMemspaceDevices();
     }
 
-    /// <summary>System reset: the host bridge's reset handler, if it has one.</summary>
-    public override void Reset() => HostBridge?.Reset();
+    /// <summary>System reset: every PCI function (the host bridge included) and the platform devices with a reset handler.</summary>
+    public override void Reset()
+    {
+        if (HostBridge is { } bridge)
+        {
+            using (System.Transaction())
+            {
+                bridge.RootBus.Reset();
+            }
+        }
+        Platform?.Reset();
+    }
 
     /// <summary>Memspace's devices: the UART at 0x3f8 and the demo device.</summary>
     protected void AddMemspaceDevices()

@@ -23,7 +23,7 @@ public sealed class I440fxHostBridge : PciHostBridge
     /// <summary>Creates the bridge and maps everything (QEMU's order), then applies the registers.</summary>
     /// <param name="machine">The pc machine.</param>
     public I440fxHostBridge(X86Machine machine)
-        : base(machine, 0x8086, 0x1237)
+        : base(machine, "i440FX", PciIds.I440fx, machine?.PciMemory ?? throw new InvalidOperationException("i440FX needs the PCI address space"))
     {
         MemorySystem s = machine.System;
         MemoryRegion pci = machine.PciMemory ?? throw new InvalidOperationException("i440FX needs the PCI address space");
@@ -49,9 +49,6 @@ public sealed class I440fxHostBridge : PciHostBridge
         UpdateMemoryMappings();
     }
 
-    /// <inheritdoc/>
-    public override string DeviceTypeName => "i440FX";
-
     /// <summary>"smram-region": the legacy VGA window as non-SMM code sees it while SMRAM is closed.</summary>
     public MemoryRegion SmramRegion { get; }
 
@@ -64,10 +61,8 @@ public sealed class I440fxHostBridge : PciHostBridge
     /// <summary>The PAM segments.</summary>
     public IReadOnlyList<Pam> Pams => _pams;
 
-    /// <summary>i440FX has no reset handler in QEMU 7.2: PAM and SMRAM keep their values across a system reset.</summary>
-    public override void Reset()
-    {
-    }
+    /// <summary>i440FX has no reset handler in QEMU 7.2: PAM and SMRAM keep their values across a system reset (only the generic PCI registers are reset).</summary>
+    public override void Reset() => base.Reset();
 
     /// <inheritdoc/>
     protected override void ConfigWritten(int register, int length)

@@ -48,7 +48,7 @@ public sealed class MchHostBridge : PciHostBridge
     /// <summary>Creates the MCH and maps everything in QEMU's order (registers are applied at reset).</summary>
     /// <param name="machine">The q35 machine.</param>
     public MchHostBridge(X86Machine machine)
-        : base(machine, 0x8086, 0x29c0)
+        : base(machine, "mch", PciIds.Q35Mch, machine?.PciMemory ?? throw new InvalidOperationException("the MCH needs the PCI address space"))
     {
         MemorySystem s = machine.System;
         MemoryRegion pci = machine.PciMemory ?? throw new InvalidOperationException("the MCH needs the PCI address space");
@@ -106,9 +106,6 @@ public sealed class MchHostBridge : PciHostBridge
         }
     }
 
-    /// <inheritdoc/>
-    public override string DeviceTypeName => "mch";
-
     /// <summary>"pcie-mmcfg-mmio": ECAM configuration space, mapped where PCIEXBAR says when enabled.</summary>
     public MemoryRegion Mmcfg { get; }
 
@@ -145,6 +142,7 @@ public sealed class MchHostBridge : PciHostBridge
     /// <summary>QEMU's <c>mch_reset</c>: PCIEXBAR, SMRAM, ESMRAMC, the extended TSEG size and F_SMBASE back to their defaults, then <c>mch_update</c>.</summary>
     public override void Reset()
     {
+        base.Reset();
         BinaryPrimitives.WriteUInt64LittleEndian(ConfigBytes[PciexbarRegister..], PciexbarDefault);
         ConfigBytes[SmramRegister] = CBaseSeg;
         ConfigBytes[EsmramcRegister] = EsmramcDefault;
@@ -335,23 +333,19 @@ public sealed class MchHostBridge : PciHostBridge
 
     private ulong EcamRead(ulong address, int size)
     {
-        (bool ours, int reg) = DecodeEcam(address);
-        return ours ? ReadConfig(reg, size) : (size >= 8 ? ulong.MaxValue : (1UL << (8 * size)) - 1);
+        (int bus, int devfn, int reg) = DecodeEcam(address);
+        return size > 4 ? ulong.MaxValue : RootBus.ReadConfig(bus, devfn, reg, size);
     }
 
     private void EcamWrite(ulong address, uint value, int size)
     {
-        (bool ours, int reg) = DecodeEcam(address);
-        if (ours)
+        (int bus, int devfn, int reg) = DecodeEcam(address);
+        if (size <= 4)
         {
-            WriteConfig(reg, value, size);
+            RootBus.WriteConfig(bus, devfn, reg, value, size);
         }
     }
 
-    private static (bool Ours, int Register) DecodeEcam(ulong address)
-    {
-        ulong busDevfn = address >> 12;
-        int reg = (int)(address & 0xfff);
-        return (busDevfn == 0 && reg < 256, reg);
-    }
+    private static (int Bus, int Devfn, int Register) DecodeEcam(ulong address)
+        => ((int)((address >> 20) & 0xff), (int)((address >> 12) & 0xff), (int)(address & 0xfff));
 }
