@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using Memspace.Core;
+using Memspace.Ram;
 using Memspace.Regions;
 
 namespace Memspace.Benchmarks;
@@ -29,6 +30,7 @@ internal sealed partial class GuestMemoryWorkload : IDisposable
     private const int MadvNoHugePage = 15;
 
     private readonly nint[] _hosts;
+    private readonly RamPointer[] _pins;
 
     /// <summary>Creates the RAM, lays out the regions and fills every u64 with its guest address.</summary>
     /// <param name="regions">Number of equal RAM regions (256 MiB must split into multiples of 4 KiB).</param>
@@ -57,9 +59,11 @@ internal sealed partial class GuestMemoryWorkload : IDisposable
             }
         }
         _hosts = new nint[regions];
+        _pins = new RamPointer[regions];
         for (int i = 0; i < regions; i++)
         {
-            nint host = ram[i].GetRamPtr();
+            _pins[i] = ram[i].GetRamPtr();
+            nint host = _pins[i].Address;
             _hosts[i] = host;
             if (!thp)
             {
@@ -218,7 +222,14 @@ internal sealed partial class GuestMemoryWorkload : IDisposable
         return $"page={page} thp_pct={thpPct} kernel_page_kb={kernelPageKb} ram_vmas={used.Count}";
     }
 
-    public void Dispose() => System.Dispose();
+    public void Dispose()
+    {
+        foreach (RamPointer pin in _pins)
+        {
+            pin.Dispose();
+        }
+        System.Dispose();
+    }
 
     // The loops, shared by the runner and the BenchmarkDotNet class. Fully optimized from the first
     // call: the runner calls each only a few times, too few for tiered compilation to reach tier 1.

@@ -206,6 +206,23 @@ def build_cases() -> List[Case]:
                           note="no VGA, vapic off, SeaBIOS debug log on port 0x402 "
                                "(debugcon.txt); -run stops %gs after \"%s\""
                                % (FIRMWARE_GRACE_S, SEABIOS_END)))
+    # --- x86: real-world devices that stress the importer ------------------
+    # Two RAM regions named "vga.vram" with different owners (the dump does not
+    # print owners), and PCIe root ports, whose bridge address spaces print
+    # aliases before the "memory" address space.
+    c.append(Case("x86-q35-512M-two-vga-firmware", "x86_64", "q35", "512M",
+                  args=FIRMWARE_ARGS + ["-device", "VGA", "-device", "secondary-vga"],
+                  firmware_end=SEABIOS_END,
+                  note="std VGA and secondary-vga: two 'vga.vram' regions with different owners"))
+    c.append(Case("x86-q35-512M-root-port-firmware", "x86_64", "q35", "512M",
+                  args=FIRMWARE_ARGS + ["-device", "pcie-root-port,id=rp1,chassis=1"],
+                  firmware_end=SEABIOS_END,
+                  note="one pcie-root-port: bridge aliases printed before 'memory'"))
+    c.append(Case("x86-q35-512M-root-ports-firmware", "x86_64", "q35", "512M",
+                  args=FIRMWARE_ARGS + ["-device", "pcie-root-port,id=rp1,chassis=1",
+                                        "-device", "pcie-root-port,id=rp2,chassis=2"],
+                  firmware_end=SEABIOS_END,
+                  note="two pcie-root-ports"))
     # --- x86: default device set ------------------------------------------
     for machine in ("pc", "q35"):
         c.append(Case("x86-%s-512M-defaults" % machine, "x86_64", machine, "512M",

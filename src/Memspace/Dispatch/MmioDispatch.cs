@@ -166,7 +166,8 @@ internal static class MmioDispatch
     /// clamp(size, impl.min, impl.max) bytes (impl.min 0 means 1, impl.max 0 means 4), placing piece
     /// <c>i</c> at bit <c>8*i</c> for little-endian devices and <c>8*(size-piece-i)</c> for big-endian
     /// ones, OR-ing values and results. A piece wider than the request is made once, at the
-    /// unaligned address. The owning device's re-entrancy guard is held throughout.
+    /// unaligned address. The re-entrancy guard (of the owning device, or of the region when no device owns
+    /// it) is held throughout.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static MemTxResult AdjustedAccess(MemoryRegion mr, ulong address, out ulong value, uint size, bool isWrite, MemTxAttrs attrs, ulong writeValue = 0)
@@ -195,7 +196,7 @@ internal static class MmioDispatch
 
     private static MemTxResult GuardedAccess(MemoryRegion mr, ulong address, out ulong value, uint size, bool isWrite, MemTxAttrs attrs, ulong writeValue)
     {
-        if (!ReentrancyGuard.TryEnter(mr.Owner!))
+        if (!ReentrancyGuard.TryEnter(ReentrancyGuard.Key(mr)))
         {
             mr.WarnReentrancyOnce(address);
             value = 0;

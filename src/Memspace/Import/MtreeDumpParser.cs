@@ -3,9 +3,20 @@ using System.Text.RegularExpressions;
 
 namespace Memspace.Import;
 
-/// <summary>Parses the text of QEMU's <c>info mtree -D</c> into address-space groups and sections.</summary>
+/// <summary>
+/// Parses the text of QEMU's <c>info mtree -D</c> into address-space groups and sections, reading it
+/// as a stream: a line longer than <see cref="MaxLineLength"/> or nested deeper than
+/// <see cref="MaxDepth"/> levels is refused when it is reached, so no input makes the parser hold
+/// more than one line or recurse.
+/// </summary>
 internal static partial class MtreeDumpParser
 {
+    /// <summary>Deepest nesting accepted, counting the levels an alias adds by leading into its target's section.</summary>
+    public const int MaxDepth = 512;
+
+    /// <summary>Longest line accepted: the indentation of <see cref="MaxDepth"/> levels and room for long names.</summary>
+    public const int MaxLineLength = 2 * MaxDepth + 4096;
+
     private const string LineFormat = "'START-END (prio P, TYPE): NAME' with 16-digit hex addresses";
 
     [GeneratedRegex(@"^(?<ovf>\[DETECTED OVERFLOW!\] )?(?<indent> *)(?<start>[0-9a-f]{16})-(?<end>[0-9a-f]{16}) \(prio (?<prio>-?[0-9]+), (?<nv>nv-)?(?<type>ram|rom|romd|ramd|i/o)\): (?<rest>.*)$", RegexOptions.CultureInvariant)]
@@ -17,10 +28,35 @@ internal static partial class MtreeDumpParser
     [GeneratedRegex(@"( (owner|parent):\{(dev|obj) [^{}]*\})+$| orphan$", RegexOptions.CultureInvariant)]
     private static partial Regex OwnerSuffix();
 
-    public static MtreeDump Parse(string text)
+    /// <summary>Reads one line (without its end), or null at the end of the input.</summary>
+    private static string? ReadLine(TextReader reader, int lineNo, System.Text.StringBuilder buffer)
+    {
+        buffer.Clear();
+        int c = reader.Read();
+        if (c < 0)
+        {
+            return null;
+        }
+        while (c >= 0 && c != '\n')
+        {
+            if (buffer.Length == MaxLineLength)
+            {
+                throw new MtreeImportException(lineNo, $"line longer than {MaxLineLength} characters; this is not 'info mtree' output");
+            }
+            buffer.Append((char)c);
+            c = reader.Read();
+        }
+        if (buffer.Length > 0 && buffer[^1] == '\r')
+        {
+            buffer.Length--;
+        }
+        return buffer.ToString();
+    }
+
+    public static MtreeDump Parse(TextReader reader)
     {
         var dump = new MtreeDump();
-        string[] lines = text.Replace("\r\n", "\n").Split('\n');
+        var buffer = new System.Text.StringBuilder();
         List<string>? groupNames = null;
         ParsedRegion? root = null;
         string? sectionName = null;
@@ -60,7 +96,7 @@ internal static partial class MtreeDumpParser
             stack.Clear();
         }
 
-        foreach (string line in lines)
+        while (ReadLine(reader, lineNo + 1, buffer) is { } line)
         {
             lineNo++;
             if (line.Length == 0)
@@ -68,6 +104,9 @@ internal static partial class MtreeDumpParser
                 FinishBlock(lineNo);
                 continue;
             }
+            dump.Lines.Add((lineNo, line.StartsWith("address-space: ", StringComparison.Ordinal) || line.StartsWith("memory-region: ", StringComparison.Ordinal)
+                ? line
+                : OwnerSuffix().Replace(line, "")));
             if (line.StartsWith("address-space: ", StringComparison.Ordinal))
             {
                 if (root is not null || sectionName is not null)
@@ -105,6 +144,10 @@ internal static partial class MtreeDumpParser
                 throw new MtreeImportException(lineNo, $"indentation of {spaces} spaces: expected a positive even number (two per level)");
             }
             int level = spaces / 2;
+            if (level > MaxDepth)
+            {
+                throw new MtreeImportException(lineNo, $"regions nested {level} levels deep; at most {MaxDepth} are accepted");
+            }
             ParsedRegion node = ParseRegion(m, lineNo, level);
             if (level == 1)
             {
@@ -133,7 +176,7 @@ internal static partial class MtreeDumpParser
             parent.Children.Add(node);
             stack.Add(node);
         }
-        FinishBlock(lineNo);
+        FinishBlock(lineNo + 1);
         if (dump.Groups.Count == 0)
         {
             throw new MtreeImportException(0, "no 'address-space:' block found; expected the output of QEMU's 'info mtree -D'");
@@ -194,7 +237,7 @@ internal static partial class MtreeDumpParser
             }
         }
         IEnumerable<ParsedRegion> all = dump.Groups.SelectMany(g => g.Root.SelfAndDescendants())
-            .Concat(dump.Sections.SelectMany(s => s.SelfAndDescendants()));
+            .Concat(dump.Sections.SelectMany(s => s.SelfAndDescendants())).ToList();
         foreach (ParsedRegion r in all)
         {
             if (r.RawAlias is not { } raw)

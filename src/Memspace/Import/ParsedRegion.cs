@@ -51,20 +51,26 @@ internal sealed class ParsedRegion
         {
             return 0;
         }
-        // END = START + size - 1 in 64 bits; an overflow marker means it wrapped.
-        return Overflow || End < Start
+        // END = START + size - 1 in 64 bits: an end below the start wrapped past 2^64. (QEMU also
+        // prints the overflow marker when the start wrapped relative to the container; that does not
+        // change the size. Whether the marker belongs there is checked by printing the graph back.)
+        return End < Start
             ? ((UInt128)1 << 64) - Start + End + 1
             : (UInt128)(End - Start) + 1;
     }
 
+    /// <summary>This region and everything below it, in print order (an explicit stack, no recursion).</summary>
     public IEnumerable<ParsedRegion> SelfAndDescendants()
     {
-        yield return this;
-        foreach (ParsedRegion child in Children)
+        var stack = new Stack<ParsedRegion>();
+        stack.Push(this);
+        while (stack.Count > 0)
         {
-            foreach (ParsedRegion d in child.SelfAndDescendants())
+            ParsedRegion r = stack.Pop();
+            yield return r;
+            for (int i = r.Children.Count - 1; i >= 0; i--)
             {
-                yield return d;
+                stack.Push(r.Children[i]);
             }
         }
     }
@@ -72,20 +78,31 @@ internal sealed class ParsedRegion
     /// <summary>Whether two printed subtrees describe the same region (same text relative to their roots).</summary>
     public static bool SameShape(ParsedRegion a, ParsedRegion b)
     {
-        if (a.Name != b.Name || a.Type != b.Type || a.Priority != b.Priority || a.NonVolatile != b.NonVolatile
-            || a.Disabled != b.Disabled || a.AliasTarget != b.AliasTarget || a.AliasStart != b.AliasStart
-            || unchecked(a.End - a.Start) != unchecked(b.End - b.Start) || a.Children.Count != b.Children.Count)
+        if (!SameLine(a, b))
         {
             return false;
         }
-        for (int i = 0; i < a.Children.Count; i++)
+        var stack = new Stack<(ParsedRegion A, ParsedRegion B)>();
+        stack.Push((a, b));
+        while (stack.Count > 0)
         {
-            ParsedRegion ca = a.Children[i], cb = b.Children[i];
-            if (ca.Address != cb.Address || !SameShape(ca, cb))
+            (ParsedRegion x, ParsedRegion y) = stack.Pop();
+            for (int i = 0; i < x.Children.Count; i++)
             {
-                return false;
+                ParsedRegion cx = x.Children[i], cy = y.Children[i];
+                if (cx.Address != cy.Address || !SameLine(cx, cy))
+                {
+                    return false;
+                }
+                stack.Push((cx, cy));
             }
         }
         return true;
     }
+
+    /// <summary>Whether two lines print the same region, ignoring where it sits; child counts included.</summary>
+    private static bool SameLine(ParsedRegion a, ParsedRegion b)
+        => a.Name == b.Name && a.Type == b.Type && a.Priority == b.Priority && a.NonVolatile == b.NonVolatile
+           && a.Disabled == b.Disabled && a.AliasTarget == b.AliasTarget && a.AliasStart == b.AliasStart
+           && unchecked(a.End - a.Start) == unchecked(b.End - b.Start) && a.Children.Count == b.Children.Count;
 }

@@ -86,7 +86,31 @@ public static class MtreePrinter
 
         private readonly HashSet<MemoryRegion> _queued = new(ReferenceEqualityComparer.Instance);
 
-        public void PrintRegion(MemoryRegion mr, int level, ulong baseAddress)
+        /// <summary>Prints <paramref name="root"/> and everything below it, depth first with an explicit stack.</summary>
+        public void PrintRegion(MemoryRegion root, int rootLevel, ulong rootBase)
+        {
+            var stack = new Stack<(MemoryRegion Region, int Level, ulong Base)>();
+            stack.Push((root, rootLevel, rootBase));
+            var children = new List<MemoryRegion>();
+            while (stack.Count > 0)
+            {
+                (MemoryRegion mr, int level, ulong baseAddress) = stack.Pop();
+                ulong curStart = PrintLine(mr, level, baseAddress);
+
+                // Children by address, then higher priority first, then list order (a stable sort, as
+                // QEMU's insertion into its print queue is); pushed last first.
+                children.Clear();
+                children.AddRange(mr.Subregions
+                    .OrderBy(static r => r.Address)
+                    .ThenByDescending(static r => r.Priority));
+                for (int i = children.Count - 1; i >= 0; i--)
+                {
+                    stack.Push((children[i], level + 1, curStart));
+                }
+            }
+        }
+
+        private ulong PrintLine(MemoryRegion mr, int level, ulong baseAddress)
         {
             ulong curStart = unchecked(baseAddress + mr.Address);
             ulong curEnd = unchecked(curStart + MtreeFormat.LastOffset(mr.Size));
@@ -129,16 +153,7 @@ public static class MtreePrinter
                 line.Append('\n');
             }
             writer.Write(line.ToString());
-
-            // Children by address, then higher priority first, then list order (a stable sort, as
-            // QEMU's insertion into its print queue is).
-            IEnumerable<MemoryRegion> children = mr.Subregions
-                .OrderBy(static r => r.Address)
-                .ThenByDescending(static r => r.Priority);
-            foreach (MemoryRegion child in children)
-            {
-                PrintRegion(child, level + 1, curStart);
-            }
+            return curStart;
         }
     }
 }

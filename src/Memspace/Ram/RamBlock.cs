@@ -53,18 +53,47 @@ public sealed class RamBlock
     /// <summary>Whether the used length may change.</summary>
     public bool Resizeable => (Flags & RamBlockFlags.Resizeable) != 0;
 
+    private volatile bool _freed;
+
     /// <summary>Whether the block has been freed (its region was destroyed).</summary>
-    public bool IsFreed { get; internal set; }
+    public bool IsFreed
+    {
+        get => _freed;
+        internal set => _freed = value;
+    }
 
     internal Action<RamBlock, ulong>? Resized { get; }
+
+    /// <summary>Creation order in the list, the tie-break between blocks of equal maximum length.</summary>
+    internal long Sequence { get; set; }
+
+    /// <summary>Size of the gap indexed after this block, or null when none is indexed.</summary>
+    internal ulong? GapSize { get; set; }
 
     private int _mappings;
     private HostMemory? _releaseWhenUnmapped;
 
-    /// <summary>Number of DMA mappings (<c>address_space_map</c>) into the block that are not unmapped yet.</summary>
+    /// <summary>Number of DMA mappings (<c>address_space_map</c>) and <see cref="RamPointer"/>s into the block that are not given back yet.</summary>
     public int MappingCount => Volatile.Read(ref _mappings);
 
     internal void AddMapping() => Interlocked.Increment(ref _mappings);
+
+    /// <summary>A pinned pointer to <paramref name="offset"/> (see <see cref="RamPointer"/>).</summary>
+    /// <exception cref="ObjectDisposedException">The block has been freed.</exception>
+    internal RamPointer Pin(ulong offset)
+    {
+        if (Memory is null)
+        {
+            throw new InvalidOperationException($"RAMBlock '{IdStr}' has no host memory");
+        }
+        AddMapping();
+        if (IsFreed)
+        {
+            RemoveMapping();
+            throw new ObjectDisposedException(ToString(), $"RAMBlock '{(IdStr.Length > 0 ? IdStr : RegionName)}' has been freed");
+        }
+        return new RamPointer(this, offset);
+    }
 
     internal void RemoveMapping()
     {
@@ -84,6 +113,16 @@ public sealed class RamBlock
         if (Memory is { } memory)
         {
             Rcu.Call(() => ReleaseWhenUnmapped(memory));
+        }
+    }
+
+    /// <summary>Marks the block freed and releases its host memory now, or when the last mapping or pointer is given back (the memory system is being disposed).</summary>
+    internal void FreeNowOrWhenUnpinned()
+    {
+        IsFreed = true;
+        if (Memory is { } memory)
+        {
+            ReleaseWhenUnmapped(memory);
         }
     }
 

@@ -31,6 +31,14 @@ public sealed record RamBlockOptions
     /// </summary>
     public bool Migratable { get; init; } = true;
 
+    /// <summary>
+    /// The path to put before the region name in the block's id when no device owns the region
+    /// ("PATH/name", as a device's qdev path would be); null: the id is the owner's path and the name,
+    /// or the name alone. The importer uses it for RAM regions that share a name, since a dump does not
+    /// print owners.
+    /// </summary>
+    public string? IdPath { get; init; }
+
     /// <summary>Anonymous huge pages of this size (when <see cref="Memory"/> is null), for example <see cref="HostMemory.HugePage2M"/>.</summary>
     public ulong HugePageSize { get; init; }
 }

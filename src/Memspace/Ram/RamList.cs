@@ -1,4 +1,6 @@
 
+using Memspace.Util;
+
 namespace Memspace.Ram;
 
 /// <summary>
@@ -7,13 +9,47 @@ namespace Memspace.Ram;
 /// ram_addr space by QEMU's best-fit rule.
 /// </summary>
 /// <remarks>
-/// Changes happen under the memory system's topology lock; lookups read an immutable snapshot of
-/// the list and take no lock.
+/// Changes happen under the memory system's topology lock. Placement uses an index of the gaps
+/// after each block (ordered by size, then by list order, which is QEMU's tie-break), so adding or
+/// removing a block costs O(log n) where QEMU's scan costs O(n^2). Lookups read an immutable
+/// snapshot of the list, rebuilt on the first lookup after a change.
 /// </remarks>
 public sealed class RamList
 {
-    private RamBlock[] _blocks = [];
+    private readonly Lock _sync = new();
+    private readonly OrderedMap<ulong, RamBlock> _byOffset = new();
+    private readonly OrderedMap<GapKey, RamBlock> _gaps = new();
+    private readonly OrderedMap<ListKey, RamBlock> _byListOrder = new();
+    private readonly Dictionary<string, RamBlock> _byIdStr = new(StringComparer.Ordinal);
+    private long _sequence;
+    private RamBlock[]? _blocks = [];
+    private RamBlock[]? _blocksByOffset = [];
     private RamBlock? _mru;
+
+    /// <summary>A gap after a block: its size, then the block's place in list order.</summary>
+    private readonly record struct GapKey(ulong Size, ulong MaxLength, long Sequence) : IComparable<GapKey>
+    {
+        public int CompareTo(GapKey other)
+        {
+            int c = Size.CompareTo(other.Size);
+            if (c != 0)
+            {
+                return c;
+            }
+            c = other.MaxLength.CompareTo(MaxLength);
+            return c != 0 ? c : Sequence.CompareTo(other.Sequence);
+        }
+    }
+
+    /// <summary>A block's place in list order: larger maximum length first, then creation order.</summary>
+    private readonly record struct ListKey(ulong MaxLength, long Sequence) : IComparable<ListKey>
+    {
+        public int CompareTo(ListKey other)
+        {
+            int c = other.MaxLength.CompareTo(MaxLength);
+            return c != 0 ? c : Sequence.CompareTo(other.Sequence);
+        }
+    }
 
     internal RamList(int targetPageBits)
     {
@@ -25,7 +61,7 @@ public sealed class RamList
     public ulong BlockAlignment { get; }
 
     /// <summary>The blocks, largest maximum length first.</summary>
-    public IReadOnlyList<RamBlock> Blocks => Volatile.Read(ref _blocks);
+    public IReadOnlyList<RamBlock> Blocks => Volatile.Read(ref _blocks) ?? Snapshot().Blocks;
 
     /// <summary>The dirty bitmaps.</summary>
     public DirtyMemory Dirty { get; }
@@ -45,40 +81,59 @@ public sealed class RamList
         {
             throw new ArgumentOutOfRangeException(nameof(size), "a RAMBlock is at least one page");
         }
-        RamBlock[] blocks = Volatile.Read(ref _blocks);
-        if (blocks.Length == 0)
+        lock (_sync)
         {
-            return 0;
+            if (_byOffset.Count == 0)
+            {
+                return 0;
+            }
+            // The smallest gap that fits; among equal gaps the one after the block that comes first in
+            // list order, as QEMU's scan keeps the first strictly smaller gap it meets.
+            if (!_gaps.Ceiling(new GapKey(size, ulong.MaxValue, long.MinValue), out GapKey gap, out RamBlock before)
+                || gap.Size == ulong.MaxValue)
+            {
+                throw new RamBlockException($"Failed to find gap of requested size: {size}");
+            }
+            return GapStart(before)!.Value;
         }
-        ulong offset = ulong.MaxValue, minGap = ulong.MaxValue;
-        foreach (RamBlock block in blocks)
+    }
+
+    /// <summary>Where the gap after <paramref name="block"/> starts (its end rounded up to the alignment), or null when that overflows.</summary>
+    private ulong? GapStart(RamBlock block)
+    {
+        UInt128 end = (UInt128)block.Offset + block.MaxLength;
+        UInt128 rounded = (end + BlockAlignment - 1) & ~(UInt128)(BlockAlignment - 1);
+        return rounded > ulong.MaxValue ? null : (ulong)rounded;
+    }
+
+    /// <summary>Re-indexes the gap after <paramref name="block"/>: from its rounded end to the next block's start.</summary>
+    private void UpdateGap(RamBlock block)
+    {
+        if (block.GapSize is { } old)
         {
-            UInt128 end = (UInt128)block.Offset + block.MaxLength;
-            UInt128 rounded = (end + BlockAlignment - 1) & ~(UInt128)(BlockAlignment - 1);
-            if (rounded > ulong.MaxValue)
-            {
-                continue;
-            }
-            ulong candidate = (ulong)rounded;
-            ulong next = ulong.MaxValue;
-            foreach (RamBlock other in blocks)
-            {
-                if (other.Offset >= candidate)
-                {
-                    next = Math.Min(next, other.Offset);
-                }
-            }
-            if (next - candidate >= size && next - candidate < minGap)
-            {
-                offset = candidate;
-                minGap = next - candidate;
-            }
+            _gaps.Remove(new GapKey(old, block.MaxLength, block.Sequence));
+            block.GapSize = null;
         }
-        if (offset == ulong.MaxValue)
+        if (GapStart(block) is not { } start)
         {
-            throw new RamBlockException($"Failed to find gap of requested size: {size}");
+            return;
         }
-        return offset;
+        ulong next = _byOffset.Ceiling(start, out ulong nextOffset, out _) ? nextOffset : ulong.MaxValue;
+        ulong size = next - start;
+        _gaps.Add(new GapKey(size, block.MaxLength, block.Sequence), block);
+        block.GapSize = size;
+    }
+
+    private (RamBlock[] Blocks, RamBlock[] ByOffset) Snapshot()
+    {
+        lock (_sync)
+        {
+            RamBlock[] blocks = _blocks ?? [.. _byListOrder.Values()];
+            RamBlock[] byOffset = _blocksByOffset ?? [.. _byOffset.Values()];
+            Volatile.Write(ref _blocks, blocks);
+            Volatile.Write(ref _blocksByOffset, byOffset);
+            return (blocks, byOffset);
+        }
     }
 
     /// <summary>The block holding ram_addr <paramref name="ramAddr"/> (QEMU's <c>qemu_get_ram_block</c>, matching against the maximum length), or null.</summary>
@@ -90,13 +145,25 @@ public sealed class RamList
         {
             return mru;
         }
-        foreach (RamBlock block in Volatile.Read(ref _blocks))
+        RamBlock[] byOffset = Volatile.Read(ref _blocksByOffset) ?? Snapshot().ByOffset;
+        int lo = 0, hi = byOffset.Length - 1, found = -1;
+        while (lo <= hi)
         {
-            if (ramAddr - block.Offset < block.MaxLength)
+            int mid = lo + ((hi - lo) >> 1);
+            if (byOffset[mid].Offset <= ramAddr)
             {
-                Volatile.Write(ref _mru, block);
-                return block;
+                found = mid;
+                lo = mid + 1;
             }
+            else
+            {
+                hi = mid - 1;
+            }
+        }
+        if (found >= 0 && ramAddr - byOffset[found].Offset < byOffset[found].MaxLength)
+        {
+            Volatile.Write(ref _mru, byOffset[found]);
+            return byOffset[found];
         }
         return null;
     }
@@ -105,7 +172,7 @@ public sealed class RamList
     /// <param name="host">A host address.</param>
     public (RamBlock Block, ulong Offset)? LookupByHost(nint host)
     {
-        foreach (RamBlock block in Volatile.Read(ref _blocks))
+        foreach (RamBlock block in Volatile.Read(ref _blocks) ?? Snapshot().Blocks)
         {
             if (block.Host != 0 && (ulong)(host - block.Host) < block.MaxLength)
             {
@@ -118,7 +185,13 @@ public sealed class RamList
     /// <summary>The block with id <paramref name="idStr"/> (QEMU's <c>qemu_ram_block_by_name</c>), or null.</summary>
     /// <param name="idStr">A block id.</param>
     public RamBlock? LookupByIdStr(string idStr)
-        => Array.Find(Volatile.Read(ref _blocks), b => b.IdStr == idStr);
+    {
+        ArgumentNullException.ThrowIfNull(idStr);
+        lock (_sync)
+        {
+            return _byIdStr.GetValueOrDefault(idStr);
+        }
+    }
 
     internal void CheckIdStrFree(string idStr)
     {
@@ -136,31 +209,60 @@ public sealed class RamList
 
     internal void Add(RamBlock block)
     {
-        block.Offset = FindRamOffset(block.MaxLength);
-        Dirty.Extend((ulong)(((UInt128)block.Offset + block.MaxLength) >> Dirty.TargetPageBits));
-        RamBlock[] old = _blocks;
-        int i = 0;
-        while (i < old.Length && old[i].MaxLength >= block.MaxLength)
+        lock (_sync)
         {
-            i++;
+            block.Offset = FindRamOffset(block.MaxLength);
+            Dirty.Extend((ulong)(((UInt128)block.Offset + block.MaxLength) >> Dirty.TargetPageBits));
+            block.Sequence = _sequence++;
+            _byOffset.Add(block.Offset, block);
+            _byListOrder.Add(new ListKey(block.MaxLength, block.Sequence), block);
+            if (block.IdStr.Length > 0)
+            {
+                _byIdStr.Add(block.IdStr, block);
+            }
+            UpdateGap(block);
+            if (_byOffset.Lower(block.Offset, out _, out RamBlock? before))
+            {
+                UpdateGap(before);
+            }
+            Invalidate();
         }
-        var blocks = new RamBlock[old.Length + 1];
-        Array.Copy(old, blocks, i);
-        blocks[i] = block;
-        Array.Copy(old, i, blocks, i + 1, old.Length - i);
-        Volatile.Write(ref _mru, null);
-        Volatile.Write(ref _blocks, blocks);
-        Version++;
         Dirty.SetDirty(block.Offset, block.UsedLength, DirtyMemory.AllClients);
         BlockAdded?.Invoke(block);
     }
 
     internal void Remove(RamBlock block)
     {
-        RamBlock[] blocks = Array.FindAll(_blocks, b => b != block);
-        Volatile.Write(ref _mru, null);
-        Volatile.Write(ref _blocks, blocks);
-        Version++;
+        lock (_sync)
+        {
+            if (!_byOffset.Remove(block.Offset))
+            {
+                return;
+            }
+            _byListOrder.Remove(new ListKey(block.MaxLength, block.Sequence));
+            if (block.IdStr.Length > 0)
+            {
+                _byIdStr.Remove(block.IdStr);
+            }
+            if (block.GapSize is { } gap)
+            {
+                _gaps.Remove(new GapKey(gap, block.MaxLength, block.Sequence));
+                block.GapSize = null;
+            }
+            if (_byOffset.Lower(block.Offset, out _, out RamBlock? before))
+            {
+                UpdateGap(before);
+            }
+            Invalidate();
+        }
         BlockRemoved?.Invoke(block);
+    }
+
+    private void Invalidate()
+    {
+        Volatile.Write(ref _mru, null);
+        Volatile.Write(ref _blocks, null);
+        Volatile.Write(ref _blocksByOffset, null);
+        Version++;
     }
 }

@@ -19,22 +19,31 @@ public sealed partial class MemoryRegion
 
     /// <summary>
     /// Host address of the region's first byte (<c>memory_region_get_ram_ptr</c>), following aliases
-    /// to the RAM they show.
+    /// to the RAM they show, as a handle that keeps the memory mapped until it is disposed (the
+    /// region may be destroyed meanwhile; its memory goes back to the OS when the last handle does).
     /// </summary>
-    public nint GetRamPtr()
+    /// <exception cref="ObjectDisposedException">The region (or the RAM an alias shows) has been destroyed.</exception>
+    /// <exception cref="InvalidOperationException">The region has no host memory.</exception>
+    public RamPointer GetRamPtr()
     {
         ulong offset = 0;
         MemoryRegion mr = this;
+        CheckNotDestroyed();
         while (mr.AliasTarget is { } target)
         {
-            offset += mr.AliasOffset;
+            offset = unchecked(offset + mr.AliasOffset);
             mr = target;
+            mr.CheckNotDestroyed();
         }
-        if (mr.RamBlock is not { Host: not 0 } block)
+        if (mr.RamBlock is not { Memory: not null } block)
         {
             throw new InvalidOperationException($"'{Name}' has no host memory");
         }
-        return block.Host + (nint)offset;
+        if (offset >= block.MaxLength)
+        {
+            throw new InvalidOperationException($"'{Name}' starts at offset 0x{offset:x}, past the end of RAMBlock '{block.IdStr}' (0x{block.MaxLength:x} bytes)");
+        }
+        return block.Pin(offset);
     }
 
     /// <summary>The id this region's RAMBlock gets (QEMU's <c>qemu_ram_set_idstr</c>): the owner's qdev path and a slash, then the region name.</summary>
@@ -55,7 +64,9 @@ public sealed partial class MemoryRegion
         {
             throw new ArgumentOutOfRangeException(nameof(options), $"RAM '{Name}': maximum size 0x{max:x} is below the size 0x{used:x}");
         }
-        string idStr = options.Migratable ? IdStr : "";
+        string idStr = !options.Migratable ? ""
+            : options.IdPath is { } path && Owner is not { IsDevice: true, DevicePath: not null } ? $"{path}/{Name}"
+            : IdStr;
         lock (System.TopologyLock)
         {
             System.RamList.CheckIdStrFree(idStr);

@@ -35,10 +35,11 @@ internal static class FlatViewRenderer
         bool ReadOnly, bool NonVolatile, bool Unmergeable, bool EmitOnly, int Depth);
 
     /// <summary>
-    /// Deepest nesting of region visits on one render path. Aliases may point back into their own
-    /// container (Arm's SSE does this); such a cycle ends once the clip becomes empty. Graph changes
-    /// that would make a render path deeper than this are refused (see <see cref="Terminates"/>), so
-    /// the renderer never meets one; if it did, it would render nothing below this depth.
+    /// Deepest nesting of aliases on one render path. Aliases may point back into their own container
+    /// (Arm's SSE does this); such a cycle ends once the clip becomes empty. Graph changes that would
+    /// make a render path follow more aliases than this are refused (see <see cref="Terminates"/>), so
+    /// the renderer never meets an endless one. Containers nest without limit (every subregion edge
+    /// goes down a tree, so only aliases can make a path endless).
     /// </summary>
     internal const int MaxDepth = 512;
 
@@ -102,7 +103,7 @@ internal static class FlatViewRenderer
             reason = result switch
             {
                 0 => "",
-                1 => $"rendering would nest regions more than {MaxDepth} deep (an alias cycle whose window never shrinks to nothing)",
+                1 => $"rendering would nest aliases more than {MaxDepth} deep (an alias cycle whose window never shrinks to nothing)",
                 _ => $"rendering would visit more than {TrialVisitBudget} regions (alias cycles that multiply)",
             };
             return result == 0;
@@ -124,6 +125,8 @@ internal static class FlatViewRenderer
             MemoryRegion mr = f.Region;
             if (f.Depth > MaxDepth)
             {
+                // Only an alias cycle gets here; changes that would make one endless are refused, so
+                // this is a guard, and the trial run reports it.
                 if (trial)
                 {
                     return 1;
@@ -168,7 +171,7 @@ internal static class FlatViewRenderer
             IReadOnlyList<MemoryRegion> subs = mr.Subregions;
             for (int i = subs.Count - 1; i >= 0; i--)
             {
-                stack.Add(new Frame(subs[i], b, clipStart, clipEnd, ro, nv, um, false, f.Depth + 1));
+                stack.Add(new Frame(subs[i], b, clipStart, clipEnd, ro, nv, um, false, f.Depth));
             }
         }
         return 0;

@@ -109,7 +109,7 @@ public sealed partial class AddressSpace
         {
             Write(mapping.Address, mapping.BounceBytes((int)accessLength), mapping.Attrs);
         }
-        FreeBounce(mapping.Pointer);
+        FreeBounce(mapping.HostPointer);
         Interlocked.Add(ref _bounceInUse, -(long)mapping.Length);
         NotifyMapClients();
     }

@@ -16,7 +16,7 @@ public sealed class MappedMemory
     {
         AddressSpace = space;
         Address = address;
-        Pointer = pointer;
+        HostPointer = pointer;
         Length = length;
         IsWrite = isWrite;
         Attrs = attrs;
@@ -31,8 +31,19 @@ public sealed class MappedMemory
     /// <summary>Guest address of the first byte.</summary>
     public ulong Address { get; }
 
-    /// <summary>Host address of the mapped bytes.</summary>
-    public nint Pointer { get; }
+    /// <summary>Host address of the mapped bytes; valid until <see cref="AddressSpace.Unmap"/>.</summary>
+    /// <exception cref="ObjectDisposedException">The mapping has been unmapped.</exception>
+    public nint Pointer
+    {
+        get
+        {
+            ObjectDisposedException.ThrowIf(IsUnmapped, this);
+            return HostPointer;
+        }
+    }
+
+    /// <summary>The host address, without the check (for Unmap itself).</summary>
+    internal nint HostPointer { get; }
 
     /// <summary>Bytes mapped: possibly fewer than asked for (a different region follows, or bounce space ran short).</summary>
     public ulong Length { get; }
@@ -44,7 +55,13 @@ public sealed class MappedMemory
     public bool IsBounce => Block is null;
 
     /// <summary>Whether <see cref="AddressSpace.Unmap"/> has been called.</summary>
-    public bool IsUnmapped { get; internal set; }
+    public bool IsUnmapped
+    {
+        get => _unmapped;
+        internal set => _unmapped = value;
+    }
+
+    private volatile bool _unmapped;
 
     internal MemTxAttrs Attrs { get; }
 
@@ -64,8 +81,8 @@ public sealed class MappedMemory
     /// <summary>The first <paramref name="length"/> bytes of a bounce buffer, while <see cref="AddressSpace.Unmap"/> writes them back.</summary>
     internal ReadOnlySpan<byte> BounceBytes(int length) => Bytes(Math.Min(length, checked((int)Length)));
 
-    // SAFETY: Pointer and Length describe memory this mapping owns until Unmap frees or releases it:
+    // SAFETY: HostPointer and Length describe memory this mapping owns until Unmap frees or releases it:
     // a bounce buffer it allocated, or a RAMBlock range whose block the mapping count keeps mapped.
     // Callers check IsUnmapped first, or are Unmap itself before it frees the buffer; length <= Length.
-    private unsafe Span<byte> Bytes(int length) => new((void*)Pointer, length);
+    private unsafe Span<byte> Bytes(int length) => new((void*)HostPointer, length);
 }

@@ -720,15 +720,20 @@ public sealed class MemorySystem : RegionGraph, IDisposable
     // Reclamation
     // ------------------------------------------------------------------------------------------
 
-    /// <summary>Frees the host memory of every RAMBlock; the regions must not be used afterwards.</summary>
+    /// <summary>
+    /// Frees the host memory of every RAMBlock (a block still pinned by a <see cref="RamPointer"/> or a
+    /// DMA mapping goes when that is given back); the regions must not be used afterwards.
+    /// </summary>
     public void Dispose()
     {
         lock (TopologyLock)
         {
             foreach (RamBlock block in RamList.Blocks)
             {
-                block.IsFreed = true;
-                block.Memory?.Dispose();
+                if (!block.IsFreed)
+                {
+                    block.FreeNowOrWhenUnpinned();
+                }
             }
         }
     }

@@ -47,10 +47,13 @@ public class ConcurrencyStressTests
             MemoryRegion mr = MemoryRegion.CreateRam(s, $"ram{nextPattern}", size,
                 ram: resizeable ? new Memspace.Ram.RamBlockOptions { MaxSize = 0x10000 } : null);
             // Fill the whole mapping (up to the maximum size), so growing never exposes other bytes.
-            // SAFETY: the block maps MaxLength bytes from its RAM pointer; the region was just created.
-            unsafe
+            using (Memspace.Ram.RamPointer pointer = mr.GetRamPtr())
             {
-                new Span<byte>((void*)mr.GetRamPtr(), (int)mr.RamBlock!.MaxLength).Fill(pattern);
+                // SAFETY: the block maps pointer.Length bytes from pointer.Address, pinned until the handle is disposed.
+                unsafe
+                {
+                    new Span<byte>((void*)pointer.Address, (int)pointer.Length).Fill(pattern);
+                }
             }
             return mr;
         }

@@ -316,13 +316,50 @@ public class DispatchTests
         Assert.Single(warnings);
         Assert.Equal("Blocked re-entrant IO on MemoryRegion: lsi-mmio at addr: 0x0", warnings[0]);
 
-        // The guard is off for regions that opt out, for RAM and ROM devices, and for ownerless regions.
+        // The guard is off for regions that opt out, and for RAM and ROM devices.
         mmio.DisableReentrancyGuard = true;
         maxDepth = 0;
         var r = space.StoreU32Le(0x10000, 1, U);
         Assert.Equal(5, maxDepth);
         Assert.Equal(MemTxResult.Ok, r);
         Assert.Equal(MemTxResult.Ok, inner);
+    }
+
+    [Fact]
+    public void Case60_AnOwnerlessCallbackReadingItsOwnAddressGetsAnAccessError()
+    {
+        // The README's own example has no owner; QEMU would not guard it and recurse until the stack ends.
+        var (s, root, space) = Machine();
+        var warnings = new List<string>();
+        s.Warning += warnings.Add;
+        int calls = 0;
+        MemTxResult inner = MemTxResult.Ok;
+        root.AddSubregion(0xfed00000, MemoryRegion.CreateIo(s, "hpet", 0x400, new MemoryRegionOps
+        {
+            Read = (addr, size) =>
+            {
+                calls++;
+                return space.LoadU32Le(0xfed00000 + addr, out inner, U) + 1;
+            },
+            Write = (_, _, _) => { },
+        }));
+        Assert.Equal(1u, space.LoadU32Le(0xfed00004, out MemTxResult r, U));
+        Assert.Equal(MemTxResult.Ok, r);
+        Assert.Equal(1, calls);
+        Assert.Equal(MemTxResult.AccessError, inner);
+        Assert.Equal(["Blocked re-entrant IO on MemoryRegion: hpet at addr: 0x4"], warnings);
+
+        // Keyed by the region: another ownerless region reached from the callback is served.
+        var second = MemoryRegion.CreateIo(s, "other", 0x100, new MemoryRegionOps { Read = (_, _) => 7, Write = (_, _, _) => { } });
+        root.AddSubregion(0x1000, second);
+        MemTxResult viaOther = MemTxResult.DecodeError;
+        root.AddSubregion(0x2000, MemoryRegion.CreateIo(s, "caller", 0x100, new MemoryRegionOps
+        {
+            Read = (_, _) => space.LoadU32Le(0x1000, out viaOther, U),
+            Write = (_, _, _) => { },
+        }));
+        Assert.Equal(7u, space.LoadU32Le(0x2000, out r, U));
+        Assert.Equal(MemTxResult.Ok, viaOther);
     }
 
     [Fact]
@@ -368,7 +405,10 @@ public class DispatchTests
         Assert.NotNull(m);
         Assert.False(m.IsBounce);
         Assert.Equal(0x6000UL, m.Length);
-        Assert.Equal(ram.GetRamPtr() + 0x2000, m.Pointer);
+        using (Memspace.Ram.RamPointer pointer = ram.GetRamPtr())
+        {
+            Assert.Equal(pointer.Address + 0x2000, m.Pointer);
+        }
         space.Unmap(m, 0);
         // For writing, the read-only part stops the mapping.
         MappedMemory? w = space.Map(0x2000, 0x6000, true, U);

@@ -50,7 +50,10 @@ public class KvmSlotTests
         m.Root.AddSubregion(0x10000, MemoryRegion.CreateAlias(m.System, "tiny", ram, 0, 0x800));
         Assert.Equal(["Slot#0 flags=0x0 gpa=0x2000 size=0x2000 ret=0"], m.Trace());
         KvmSlot slot = m.Kvm.MemoryListener.Slots.Single();
-        Assert.Equal(ram.GetRamPtr() + 0x1000, slot.Ram);
+        using (Memspace.Ram.RamPointer pointer = ram.GetRamPtr())
+        {
+            Assert.Equal(pointer.Address + 0x1000, slot.Ram);
+        }
         Assert.Equal(ram.RamAddr + 0x1000, slot.RamStartOffset);
     }
 

@@ -181,7 +181,10 @@ public class HostMemoryTests
             HostMemory mem = HostMemory.FromPointer((nint)raw, 65536);
             MemoryRegion ram = MemoryRegion.CreateRam(s, "preallocated", 65536, ram: new RamBlockOptions { Memory = mem });
             Assert.True((ram.RamBlock!.Flags & RamBlockFlags.Preallocated) != 0);
-            Assert.Equal((nint)raw, ram.GetRamPtr());
+            using (Memspace.Ram.RamPointer pointer = ram.GetRamPtr())
+            {
+                Assert.Equal((nint)raw, pointer.Address);
+            }
             Assert.Throws<InvalidOperationException>(() => ram.RamBlock.Discard(0, 4096));
             ram.RamBlock.Write(10, [1, 2, 3]);
             ram.Destroy();
