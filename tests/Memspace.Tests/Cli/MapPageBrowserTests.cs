@@ -91,6 +91,26 @@ public partial class MapPageBrowserTests(MapPageFixture fixture) : IClassFixture
     }
 
     [Fact]
+    public async Task HoveringExplainsUntilAClickKeepsAnAddress()
+    {
+        fixture.Require();
+        ChromiumPage page = await Open();
+        JsonElement device = await Center(page, ".lane[data-space='memory'] .range[data-region='memspace-demo']");
+        await page.SendAsync("Input.dispatchMouseEvent", new() { ["type"] = "mouseMoved", ["x"] = device.GetProperty("x").GetDouble(), ["y"] = device.GetProperty("y").GetDouble() }, Cancel);
+        string hovered = (await page.EvaluateAsync("document.getElementById('explanation').textContent", Cancel)).GetString()!;
+        string address = (await page.EvaluateAsync("document.getElementById('explanation').dataset.address", Cancel)).GetString()!;
+        Assert.Contains("FlatRange            [0xfe000000, 0xfe001000) i/o 'memspace-demo' @0x0", hovered, StringComparison.Ordinal);
+        AssertSameAsCli(hovered, address);
+
+        // A click keeps its address: moving on to another range no longer changes the text.
+        await page.ClickAsync(device.GetProperty("x").GetDouble(), device.GetProperty("y").GetDouble(), Cancel);
+        string kept = (await page.EvaluateAsync("document.getElementById('explanation').textContent", Cancel)).GetString()!;
+        JsonElement ram = await Center(page, ".lane[data-space='memory'] .range[data-start='0x100000']");
+        await page.SendAsync("Input.dispatchMouseEvent", new() { ["type"] = "mouseMoved", ["x"] = ram.GetProperty("x").GetDouble(), ["y"] = ram.GetProperty("y").GetDouble() }, Cancel);
+        Assert.Equal(kept, (await page.EvaluateAsync("document.getElementById('explanation').textContent", Cancel)).GetString());
+    }
+
+    [Fact]
     public async Task TypingAnAddressExplainsItAsTheCliDoes()
     {
         fixture.Require();
@@ -124,6 +144,11 @@ public partial class MapPageBrowserTests(MapPageFixture fixture) : IClassFixture
         string io = (await page.EvaluateAsync("window.memspaceMap.explain('I/O', '0x3fa')", Cancel)).GetString()!;
         AssertSameAsCli(io, "0x3fa", "I/O");
     }
+
+    private static Task<JsonElement> Center(ChromiumPage page, string selector)
+        => page.EvaluateAsync(
+            $"(() => {{ const e = document.querySelector(\"{selector}\"); e.scrollIntoView({{ block: 'center', inline: 'center' }}); const r = e.getBoundingClientRect(); return {{ x: r.left + r.width / 2, y: r.top + r.height / 2 }}; }})()",
+            Cancel);
 
     private async Task<ChromiumPage> Open()
     {
