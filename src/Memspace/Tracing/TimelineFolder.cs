@@ -6,8 +6,9 @@ namespace Memspace.Tracing;
 /// <summary>
 /// Folds a timeline for reading, losing no event (each line says how many it stands for):
 /// <list type="bullet">
-/// <item>runs of commits that no listener heard anything from (no section added or removed, no
-/// accelerator mapping changed) become one line naming the regions that changed;</item>
+/// <item>runs of commits that changed nothing RAM-backed (no listener heard anything, or only of
+/// MMIO and I/O sections, so no accelerator mapping changed) become one line naming the regions that
+/// changed;</item>
 /// <item>inside one commit, repeated changes of the same region by the same function become one line
 /// (PAM's four aliases per segment toggled off and on), and the register effects one device reported
 /// become one line;</item>
@@ -38,13 +39,14 @@ public static class TimelineFolder
             int stop = hasCommit ? end + 1 : end;
             List<ChainEvent> group = [.. Enumerable.Range(start, stop - start).Select(i => events[i])];
             start = stop;
+            if (hasCommit && group.All(e => e.Payload is RegionChangeEvent or CommitEvent or SectionEvent { Kind: "i/o" }))
+            {
+                // Nothing RAM-backed changed, so no accelerator mapping could: fold with its neighbours.
+                quiet.AddRange(group);
+                continue;
+            }
             if (hasCommit && !group.Any(ChangesSomething))
             {
-                if (group.All(e => e.Payload is RegionChangeEvent or CommitEvent))
-                {
-                    quiet.AddRange(group);
-                    continue;
-                }
                 FlushQuiet(result, quiet);
                 // Other steps in a commit that changed nothing stay; the region changes fold into the commit's line.
                 var changes = new List<ChainEvent>();
@@ -86,9 +88,12 @@ public static class TimelineFolder
         int changeCount = regions.Sum(r => r.Count);
         string names = string.Join(", ", regions.Take(NamesShown).Select(r => r.Count == 1 ? $"'{r.Region}'" : $"'{r.Region}' x{r.Count}"))
                        + (regions.Count > NamesShown ? $", and {regions.Count - NamesShown} more" : "");
-        string text = changeCount == 0
-            ? $"{which} changed no FlatView"
-            : $"{which} changed no FlatView: {changeCount} region change{(changeCount == 1 ? "" : "s")} ({names})";
+        List<SectionEvent> sections = [.. quiet.Select(e => e.Payload).OfType<SectionEvent>()];
+        string what = changeCount == 0 ? "" : $": {changeCount} region change{(changeCount == 1 ? "" : "s")} ({names})";
+        string text = sections.Count == 0
+            ? $"{which} changed no FlatView{what}"
+            : $"{which} changed only MMIO/I/O ranges, no slot{what}; {sections.Count} MemoryRegionSection callback{(sections.Count == 1 ? "" : "s")} in " +
+              string.Join(", ", sections.Select(x => $"\"{x.AddressSpace}\"").Distinct(StringComparer.Ordinal));
         result.Add(new FoldedEvent(atCommit ? quiet[^1] : quiet[0], quiet.Count, text));
         quiet.Clear();
     }
