@@ -64,7 +64,7 @@ internal sealed class IncrementalRenderer
         Dictionary<MemoryRegion, List<(UInt128 Start, UInt128 End)>> dirty = Propagate(changes);
         var spans = new Dictionary<MemoryRegion, List<(UInt128, UInt128)>>(ReferenceEqualityComparer.Instance);
         var rootSet = new HashSet<MemoryRegion>(roots, ReferenceEqualityComparer.Instance);
-        foreach (MemoryRegion region in ChildrenFirst(dirty.Keys))
+        foreach (MemoryRegion region in ChildrenFirst(dirty))
         {
             if (!dirty.TryGetValue(region, out List<(UInt128 Start, UInt128 End)>? intervals) || Cached(region) is not { } tree)
             {
@@ -86,9 +86,13 @@ internal sealed class IncrementalRenderer
 
     /// <summary>
     /// The intervals of each region whose rendering may differ: each change's own region (for content
-    /// changes), and every container and alias above it, mapped into their coordinates.
+    /// changes), and every container and alias above it that has a rendering kept, mapped into their
+    /// coordinates. A container or alias without one is built from scratch when something asks for it,
+    /// and nothing kept is built through it (a kept rendering is made from its children's kept
+    /// renderings), so the walk stops there: 4,000 bus-master aliases of system memory whose address
+    /// spaces share the system view cost nothing when system memory changes.
     /// </summary>
-    private static Dictionary<MemoryRegion, List<(UInt128, UInt128)>> Propagate(List<RegionChange> changes)
+    private Dictionary<MemoryRegion, List<(UInt128, UInt128)>> Propagate(List<RegionChange> changes)
     {
         var dirty = new Dictionary<MemoryRegion, List<(UInt128, UInt128)>>(ReferenceEqualityComparer.Instance);
         var work = new Stack<(MemoryRegion Region, UInt128 Start, UInt128 End)>();
@@ -106,7 +110,7 @@ internal sealed class IncrementalRenderer
                 {
                     UInt128 s = start + r.Address;
                     UInt128 e = UInt128.Min(end + r.Address, parent.Size);
-                    if (s < e && Add(dirty, parent, s, e))
+                    if (s < e && Cached(parent) is not null && Add(dirty, parent, s, e))
                     {
                         work.Push((parent, s, e));
                     }
@@ -116,7 +120,7 @@ internal sealed class IncrementalRenderer
                     // The alias shows [offset, offset + size) of r at its own [0, size).
                     UInt128 s = UInt128.Max(start, alias.AliasOffset);
                     UInt128 e = UInt128.Min(end, (UInt128)alias.AliasOffset + alias.Size);
-                    if (s < e && Add(dirty, alias, s - alias.AliasOffset, e - alias.AliasOffset))
+                    if (s < e && Cached(alias) is not null && Add(dirty, alias, s - alias.AliasOffset, e - alias.AliasOffset))
                     {
                         work.Push((alias, s - alias.AliasOffset, e - alias.AliasOffset));
                     }
@@ -141,10 +145,15 @@ internal sealed class IncrementalRenderer
         return true;
     }
 
-    /// <summary>The regions in an order where every region comes after those it shows (its children, an alias's target).</summary>
-    private static List<MemoryRegion> ChildrenFirst(IEnumerable<MemoryRegion> regions)
+    /// <summary>
+    /// The dirty regions in an order where every region comes after those it shows (its children, an
+    /// alias's target). Only dirty regions are walked: every region whose rendering depends on a dirty
+    /// one is itself dirty (that is how <see cref="Propagate"/> made the set).
+    /// </summary>
+    private static List<MemoryRegion> ChildrenFirst<T>(Dictionary<MemoryRegion, T> dirty)
     {
-        // Reverse post-order of a walk from each region up to its containers and referring aliases.
+        IEnumerable<MemoryRegion> regions = dirty.Keys;
+        // Reverse post-order of a walk from each region up to its dirty containers and referring aliases.
         var state = new Dictionary<MemoryRegion, bool>(ReferenceEqualityComparer.Instance);
         var postOrder = new List<MemoryRegion>();
         var stack = new Stack<(MemoryRegion Region, int Next)>();
@@ -159,7 +168,7 @@ internal sealed class IncrementalRenderer
             while (stack.Count > 0)
             {
                 (MemoryRegion r, int next) = stack.Pop();
-                MemoryRegion? up = Up(r, next);
+                MemoryRegion? up = Up(r, ref next, dirty);
                 if (up is null)
                 {
                     state[r] = true;
@@ -178,19 +187,24 @@ internal sealed class IncrementalRenderer
         return postOrder;
     }
 
-    /// <summary>The <paramref name="index"/>th region above <paramref name="r"/>: its container, then its referring aliases.</summary>
-    private static MemoryRegion? Up(MemoryRegion r, int index)
+    /// <summary>
+    /// The first dirty region at or after position <paramref name="index"/> among those above
+    /// <paramref name="r"/> (its container, then its referring aliases), with <paramref name="index"/>
+    /// moved past it; null when there is none.
+    /// </summary>
+    private static MemoryRegion? Up<T>(MemoryRegion r, ref int index, Dictionary<MemoryRegion, T> dirty)
     {
-        if (r.Container is { } c)
-        {
-            if (index == 0)
-            {
-                return c;
-            }
-            index--;
-        }
         IReadOnlyList<MemoryRegion> aliases = r.AliasReferrers;
-        return index < aliases.Count ? aliases[index] : null;
+        int offset = r.Container is null ? 0 : 1;
+        for (; index < aliases.Count + offset; index++)
+        {
+            MemoryRegion up = index < offset ? r.Container! : aliases[index - offset];
+            if (dirty.ContainsKey(up))
+            {
+                return up;
+            }
+        }
+        return null;
     }
 
     /// <summary>Sorts and merges intervals.</summary>

@@ -186,6 +186,7 @@ public sealed class MemorySystem : RegionGraph, IDisposable
             {
                 CommitCount++;
                 MemspaceEventSource.Log.Commit();
+                _rootSearchMemo = new Dictionary<MemoryRegion, MemoryRegion?>(ReferenceEqualityComparer.Instance);
                 RenderViews(TakeChanges());
                 foreach (MemoryListener l in _listeners)
                 {
@@ -212,6 +213,7 @@ public sealed class MemorySystem : RegionGraph, IDisposable
         }
         finally
         {
+            _rootSearchMemo = null;
             _derived.Clear();
             _ioeventfdsThisCommit.Clear();
             if (topology)
@@ -241,6 +243,22 @@ public sealed class MemorySystem : RegionGraph, IDisposable
     /// <param name="root">An address space root.</param>
     public MemoryRegion? GetFlatViewRoot(MemoryRegion? root)
     {
+        // Inside a commit the answer from each big container is remembered: thousands of bus-master
+        // address spaces all lead to system memory, whose children would otherwise be walked once each.
+        List<MemoryRegion>? bigContainers = null;
+        MemoryRegion? result = FlatViewRootFrom(root, ref bigContainers);
+        if (bigContainers is not null && _rootSearchMemo is { } memo)
+        {
+            foreach (MemoryRegion big in bigContainers)
+            {
+                memo[big] = result;
+            }
+        }
+        return result;
+    }
+
+    private MemoryRegion? FlatViewRootFrom(MemoryRegion? root, ref List<MemoryRegion>? bigContainers)
+    {
         bool ignoreFlags = Options.FlatViewRootIgnoresFlags;
         MemoryRegion? mr = root;
         int steps = 0;
@@ -268,20 +286,35 @@ public sealed class MemorySystem : RegionGraph, IDisposable
             {
                 int found = 0;
                 MemoryRegion? next = null;
-                foreach (MemoryRegion child in mr.SubregionsByRank)
+                // A small container's children are a cached array (no enumerator to allocate: a
+                // commit asks this of every address space, thousands of bus-master containers
+                // among them); a big one's are walked in rank order until two are found enabled.
+                if (mr.SubregionCount <= SmallContainer)
                 {
-                    if (!child.Enabled)
+                    foreach (MemoryRegion child in (MemoryRegion[])mr.Subregions)
                     {
-                        continue;
+                        if (OnlyEnabledChildAtZero(mr, child, ref found, ref next))
+                        {
+                            break;
+                        }
                     }
-                    if (++found > 1)
+                }
+                else
+                {
+                    if (_rootSearchMemo is { } memo)
                     {
-                        next = null;
-                        break;
+                        if (memo.TryGetValue(mr, out MemoryRegion? known))
+                        {
+                            return known;
+                        }
+                        (bigContainers ??= []).Add(mr);
                     }
-                    if (child.Address == 0 && mr.Size >= child.Size)
+                    foreach (MemoryRegion child in mr.SubregionsByRank)
                     {
-                        next = child;
+                        if (OnlyEnabledChildAtZero(mr, child, ref found, ref next))
+                        {
+                            break;
+                        }
                     }
                 }
                 if (found == 0)
@@ -297,6 +330,30 @@ public sealed class MemorySystem : RegionGraph, IDisposable
             return mr;
         }
         return null;
+    }
+
+    private const int SmallContainer = 8;
+
+    // The flat-view root found from each big container, during one commit (null outside commits).
+    private Dictionary<MemoryRegion, MemoryRegion?>? _rootSearchMemo;
+
+    /// <summary>One step of the flat-view root search over a container's children: counts enabled children and keeps one at address 0 that covers the container; true when a second enabled child ends the search.</summary>
+    private static bool OnlyEnabledChildAtZero(MemoryRegion container, MemoryRegion child, ref int found, ref MemoryRegion? next)
+    {
+        if (!child.Enabled)
+        {
+            return false;
+        }
+        if (++found > 1)
+        {
+            next = null;
+            return true;
+        }
+        if (child.Address == 0 && container.Size >= child.Size)
+        {
+            next = child;
+        }
+        return false;
     }
 
     /// <summary>A view of <paramref name="physRoot"/> rendered from scratch (by parts when rendering incrementally).</summary>
