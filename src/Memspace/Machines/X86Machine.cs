@@ -229,6 +229,10 @@ public abstract class X86Machine : Machine
         AddFwCfgBlob("/rom@etc/acpi/tables", AcpiTablesSize, AcpiTablesMaxSize);
         AddFwCfgBlob("/rom@etc/table-loader", 0x1000, 0x10000);
         AddFwCfgBlob("/rom@etc/acpi/rsdp", 0x1000, 0x1000);
+        if (Platform is { } platform)
+        {
+            Firmware.FirmwareConfig.Populate(this, platform.FwCfg, kvm: Kvm is not null);
+        }
         if (Options.Smm && Kvm is { } kvm && kvm.Vm.AddressSpaces > 1)
         {
             RegisterSmramListener(kvm);
