@@ -120,7 +120,8 @@ internal sealed class GraphSource
     /// <param name="timeline">Receives the chain of events while the machine is built, or null.</param>
     /// <param name="firmware">Firmware image, or null for the machine's default.</param>
     /// <param name="defaultMachine">Machine to build when --machine is absent, or null to require it.</param>
-    public Machine? LoadMachine(ParseResult parse, MachineAccelerator accelerator, Tracing.ChainTimeline? timeline = null, byte[]? firmware = null, string? defaultMachine = null)
+    /// <param name="kernelIrqchip">Whether the board uses KVM's in-kernel irqchip (default: yes, as QEMU); the built-in guest needs HLT to exit, so <c>run</c> turns it off.</param>
+    public Machine? LoadMachine(ParseResult parse, MachineAccelerator accelerator, Tracing.ChainTimeline? timeline = null, byte[]? firmware = null, string? defaultMachine = null, bool kernelIrqchip = true)
     {
         TextWriter error = parse.InvocationConfiguration.Error;
         string? name = parse.GetValue(_machine) ?? defaultMachine;
@@ -168,6 +169,7 @@ internal sealed class GraphSource
                 },
                 // A real firmware gets QEMU's -nodefaults board with the debug console it logs to.
                 DebugConsole = realFirmware,
+                KernelIrqchip = kernelIrqchip || realFirmware,
                 Serial = !realFirmware,
                 DemoDevice = !realFirmware,
             });

@@ -42,7 +42,7 @@ internal static class RunCommand
             string? firmwareArgument = source.Firmware(parse);
             byte[]? image = firmwareArgument is null ? DemoFirmware.Build(name == "microvm" ? 64 * 1024 : 256 * 1024) : null;
             var timeline = new ChainTimeline();
-            using Machine? machine = source.LoadMachine(parse, MachineAccelerator.KvmIfAvailable, timeline, image, defaultMachine: DefaultMachine);
+            using Machine? machine = source.LoadMachine(parse, MachineAccelerator.KvmIfAvailable, timeline, image, defaultMachine: DefaultMachine, kernelIrqchip: false);
             if (machine is null)
             {
                 return 2;

@@ -193,6 +193,18 @@ public abstract class X86Machine : Machine
         AddMemspaceDevices();
     }
 
+    /// <inheritdoc/>
+    protected override Kvm.KvmVmOptions KvmOptions()
+        => Options.PlatformDevices && Options.KernelIrqchip && this is not MicrovmMachine
+            ? new Kvm.KvmVmOptions
+            {
+                DevicePath = Options.KvmDevicePath,
+                InKernelIrqchip = true,
+                IdentityMapAddress = Firmware.E820Table.KvmIdentityMapAddress,
+                TssAddress = Firmware.E820Table.KvmIdentityMapAddress + 0x1000,
+            }
+            : base.KvmOptions();
+
     /// <summary>System reset: every PCI function (the host bridge included) and the platform devices with a reset handler.</summary>
     public override void Reset()
     {
