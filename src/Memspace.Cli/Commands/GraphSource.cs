@@ -38,6 +38,22 @@ internal sealed class GraphSource
         Description = "Render every view from the whole region graph at every commit, as QEMU does, instead of incrementally (for comparison).",
     };
 
+    private readonly Option<string?> _firmware = new("--firmware")
+    {
+        Description = "Boot this BIOS image on the machine first ('seabios': Debian's /usr/share/seabios/bios-256k.bin), until it prints \"No bootable device\", halts, resets or --timeout passes; then show the state.",
+    };
+
+    private readonly Option<double> _timeout = new("--timeout")
+    {
+        Description = "Seconds to let the guest or --firmware run before stopping it.",
+        DefaultValueFactory = _ => 60,
+    };
+
+    private readonly Option<bool> _qemuSlotFlags = new("--qemu-slot-flags")
+    {
+        Description = "Give PAM's read-only RAM writable KVM slots, as QEMU 7.2 does (Memspace makes them read-only by default).",
+    };
+
     private readonly Option<FileInfo?> _import = new("--import")
     {
         Description = "Load the graph from a QEMU 7.2 'info mtree -D' dump instead of the built-in example.",
@@ -71,10 +87,19 @@ internal sealed class GraphSource
         command.Options.Add(_noSmm);
         command.Options.Add(_kvmDevice);
         command.Options.Add(_fullRender);
+        command.Options.Add(_firmware);
+        command.Options.Add(_timeout);
+        command.Options.Add(_qemuSlotFlags);
     }
 
     /// <summary>The --import option (for commands that name the dump).</summary>
     public Option<FileInfo?> ImportOption => _import;
+
+    /// <summary>The --firmware argument, or null.</summary>
+    public string? Firmware(ParseResult parse) => parse.GetValue(_firmware);
+
+    /// <summary>The --timeout value.</summary>
+    public TimeSpan Timeout(ParseResult parse) => TimeSpan.FromSeconds(Math.Clamp(parse.GetValue(_timeout), 0, 86400));
 
     /// <summary>The machine name given, or null.</summary>
     public string? MachineName(ParseResult parse) => parse.GetValue(_machine);
@@ -95,7 +120,8 @@ internal sealed class GraphSource
     /// <param name="timeline">Receives the chain of events while the machine is built, or null.</param>
     /// <param name="firmware">Firmware image, or null for the machine's default.</param>
     /// <param name="defaultMachine">Machine to build when --machine is absent, or null to require it.</param>
-    public Machine? LoadMachine(ParseResult parse, MachineAccelerator accelerator, Tracing.ChainTimeline? timeline = null, byte[]? firmware = null, string? defaultMachine = null)
+    /// <param name="kernelIrqchip">Whether the board uses KVM's in-kernel irqchip (default: yes, as QEMU); the built-in guest needs HLT to exit, so <c>run</c> turns it off.</param>
+    public Machine? LoadMachine(ParseResult parse, MachineAccelerator accelerator, Tracing.ChainTimeline? timeline = null, byte[]? firmware = null, string? defaultMachine = null, bool kernelIrqchip = true)
     {
         TextWriter error = parse.InvocationConfiguration.Error;
         string? name = parse.GetValue(_machine) ?? defaultMachine;
@@ -115,6 +141,17 @@ internal sealed class GraphSource
             error.WriteLine($"memspace: bad -m size: {why}");
             return null;
         }
+        string? firmwareArgument = parse.GetValue(_firmware);
+        if (firmware is null && firmwareArgument is not null)
+        {
+            firmware = Machines.Firmware.SeaBios.Load(firmwareArgument, out string? bad);
+            if (firmware is null)
+            {
+                error.WriteLine($"memspace: {bad}");
+                return null;
+            }
+        }
+        bool realFirmware = firmwareArgument is not null;
         try
         {
             return Machine.Create(name, new MachineOptions
@@ -125,7 +162,16 @@ internal sealed class GraphSource
                 Timeline = timeline,
                 Firmware = firmware,
                 KvmDevicePath = parse.GetValue(_kvmDevice)!,
-                MemoryOptions = parse.GetValue(_fullRender) ? new MemorySystemOptions { IncrementalRendering = false } : null,
+                MemoryOptions = new MemorySystemOptions
+                {
+                    IncrementalRendering = !parse.GetValue(_fullRender),
+                    HonourSectionReadOnly = !parse.GetValue(_qemuSlotFlags),
+                },
+                // A real firmware gets QEMU's -nodefaults board with the debug console it logs to.
+                DebugConsole = realFirmware,
+                KernelIrqchip = kernelIrqchip || realFirmware,
+                Serial = !realFirmware,
+                DemoDevice = !realFirmware,
             });
         }
         catch (MachineConfigurationException e) when (e.Option == nameof(MachineOptions.RamSize))
@@ -150,7 +196,16 @@ internal sealed class GraphSource
                 parse.InvocationConfiguration.Error.WriteLine("memspace: use either --machine or --import, not both");
                 return null;
             }
-            return LoadMachine(parse, MachineAccelerator.Simulated) is { } m ? new LoadedGraph(m.System, m) : null;
+            bool boot = parse.GetValue(_firmware) is not null;
+            if (LoadMachine(parse, boot ? MachineAccelerator.KvmIfAvailable : MachineAccelerator.Simulated) is not { } m)
+            {
+                return null;
+            }
+            if (boot)
+            {
+                FirmwareRunner.Boot(m, parse.InvocationConfiguration.Error, Timeout(parse), line: null);
+            }
+            return new LoadedGraph(m.System, m);
         }
         if (parse.GetValue(_import) is not { } file)
         {

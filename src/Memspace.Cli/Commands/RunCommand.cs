@@ -25,14 +25,12 @@ internal static class RunCommand
 
     public static Command Create()
     {
-        var firmware = new Option<FileInfo?>("--firmware") { Description = "Boot this BIOS image instead of the built-in guest (a multiple of 64 KiB, e.g. SeaBIOS's bios-256k.bin)." };
-        var timeout = new Option<double>("--timeout") { Description = "Seconds to let the guest run before stopping it.", DefaultValueFactory = _ => 60 };
         var quiet = new Option<bool>("--no-timeline") { Description = "Leave out the timeline." };
         var json = JsonOption.Create();
         var full = new Option<bool>("--timeline") { Description = "Print every event of the timeline instead of the folded one." };
         var command = new Command("run", "Build a machine on KVM (default q35 with 512 MiB), boot the built-in guest and show the whole chain from regions to KVM slots and exits.")
         {
-            firmware, timeout, quiet, full, json,
+            quiet, full, json,
         };
         var source = new GraphSource();
         source.AddMachineOptionsTo(command);
@@ -41,25 +39,10 @@ internal static class RunCommand
             TextWriter o = parse.InvocationConfiguration.Output;
             TextWriter error = parse.InvocationConfiguration.Error;
             string name = source.MachineName(parse) ?? DefaultMachine;
-            byte[] image;
-            if (parse.GetValue(firmware) is { } file)
-            {
-                try
-                {
-                    image = File.ReadAllBytes(file.FullName);
-                }
-                catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-                {
-                    error.WriteLine($"memspace: cannot read firmware '{file}': {e.Message}");
-                    return 2;
-                }
-            }
-            else
-            {
-                image = DemoFirmware.Build(name == "microvm" ? 64 * 1024 : 256 * 1024);
-            }
+            string? firmwareArgument = source.Firmware(parse);
+            byte[]? image = firmwareArgument is null ? DemoFirmware.Build(name == "microvm" ? 64 * 1024 : 256 * 1024) : null;
             var timeline = new ChainTimeline();
-            using Machine? machine = source.LoadMachine(parse, MachineAccelerator.KvmIfAvailable, timeline, image, defaultMachine: DefaultMachine);
+            using Machine? machine = source.LoadMachine(parse, MachineAccelerator.KvmIfAvailable, timeline, image, defaultMachine: DefaultMachine, kernelIrqchip: false);
             if (machine is null)
             {
                 return 2;
@@ -67,13 +50,13 @@ internal static class RunCommand
             if (parse.GetValue(json))
             {
                 var guestText = new StringWriter();
-                int code = RunGuest(machine, guestText, TimeSpan.FromSeconds(parse.GetValue(timeout)));
+                int code = firmwareArgument is null ? RunGuest(machine, guestText, source.Timeout(parse)) : RunFirmware(machine, guestText, source.Timeout(parse));
                 JsonOption.Write(o, MemspaceJson.Run(machine, timeline.Events, RunJsonGuest.Outcome(machine, guestText.ToString(), code)));
                 return code;
             }
             o.WriteLine($"== {machine.Name} ({machine.Description}), {RamSize.Format(machine.Options.RamSize)} RAM, " +
                         (machine.Kvm!.RealVm is null ? "on a SIMULATED KVM VM" : "on KVM (/dev/kvm)"));
-            int status = RunGuest(machine, o, TimeSpan.FromSeconds(parse.GetValue(timeout)));
+            int status = firmwareArgument is null ? RunGuest(machine, o, source.Timeout(parse)) : RunFirmware(machine, o, source.Timeout(parse));
             o.WriteLine($"commits: {machine.System.CommitCount} topology commits took {machine.System.CommitTime.TotalMilliseconds:F2} ms in all " +
                         $"({(machine.System.Options.IncrementalRendering ? "incremental rendering" : "full render at every commit")})");
             IReadOnlyList<ChainEvent> events = timeline.Events;
@@ -173,6 +156,25 @@ internal static class RunCommand
         }
         o.WriteLine($"guest: {stop.Reason}: {stop.Detail}");
         return stop.Reason == VcpuStopReason.Halted ? 0 : 1;
+    }
+
+    /// <summary>Boots --firmware, streaming its debug console as "firmware| ..." lines; 0 when it reached its end.</summary>
+    private static int RunFirmware(Machine machine, TextWriter o, TimeSpan timeout)
+    {
+        if (machine.Kvm!.RealVm is null)
+        {
+            o.WriteLine($"firmware: not run: {machine.KvmUnavailableReason ?? "no KVM VM"}.");
+            o.WriteLine("          Everything else below is the machine at reset, with the slot ioctls a simulated VM checked and recorded.");
+            return 0;
+        }
+        Machines.Firmware.FirmwareBootResult? r = FirmwareRunner.Boot(machine, o, timeout, line =>
+        {
+            lock (o)
+            {
+                o.WriteLine("firmware| " + line);
+            }
+        });
+        return r is { ReachedEnd: true } ? 0 : 1;
     }
 
     private const string TimelineNote =

@@ -33,6 +33,10 @@ internal static class SlotsCommand
                 return 2;
             }
             TextWriter output = parse.InvocationConfiguration.Output;
+            if (source.Firmware(parse) is not null && machine.Kvm!.RealVm is not null)
+            {
+                FirmwareRunner.Boot(machine, parse.InvocationConfiguration.Error, source.Timeout(parse), line: null);
+            }
             KvmAccelerator kvm = machine.Kvm!;
             if (kvm.RealVm is null)
             {

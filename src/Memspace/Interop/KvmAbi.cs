@@ -12,6 +12,7 @@ internal static class KvmAbi
     public const uint GetDirtyLog = 0x4010AE42;
     public const uint SetUserMemoryRegion = 0x4020AE46;
     public const uint SetTssAddr = 0xAE47;
+    public const uint SetIdentityMapAddr = 0x4008AE48;
     public const uint CreateIrqchip = 0xAE60;
     public const uint IrqLine = 0x4008AE61;
     public const uint CreatePit2 = 0x4040AE77;
@@ -27,6 +28,7 @@ internal static class KvmAbi
 
     public const int CapUserMemory = 3;
     public const int CapSetTssAddr = 4;
+    public const int CapSetIdentityMapAddr = 37;
     public const int CapExtCpuid = 7;
     public const int CapNrMemslots = 10;
     public const int CapIoeventfd = 36;

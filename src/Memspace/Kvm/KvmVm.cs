@@ -92,6 +92,11 @@ public sealed class KvmVm : IKvmVm, IDisposable
             var result = new KvmVm(kvm, vm, slots > 0 ? slots : 32, readonlyMem, mmapSize) { AddressSpaces = spaces > 0 ? spaces : 1 };
             try
             {
+                if (options.IdentityMapAddress is { } identity && Libc.Ioctl(kvm, KvmAbi.CheckExtension, KvmAbi.CapSetIdentityMapAddr) > 0)
+                {
+                    ulong address = identity;
+                    result.IoctlWith(KvmAbi.SetIdentityMapAddr, ref address, "KVM_SET_IDENTITY_MAP_ADDR", $"0x{identity:x}");
+                }
                 if (Libc.Ioctl(kvm, KvmAbi.CheckExtension, KvmAbi.CapSetTssAddr) > 0)
                 {
                     result.Ioctl(KvmAbi.SetTssAddr, (nint)options.TssAddress, "KVM_SET_TSS_ADDR", $"0x{options.TssAddress:x}");

@@ -14,4 +14,11 @@ public sealed record KvmVmOptions
 
     /// <summary>Address of the three-page TSS region (<c>KVM_SET_TSS_ADDR</c>), needed on Intel.</summary>
     public ulong TssAddress { get; init; } = 0xfffbd000;
+
+    /// <summary>
+    /// Address of the one-page identity map for real-mode emulation on Intel (<c>KVM_SET_IDENTITY_MAP_ADDR</c>),
+    /// or null to leave KVM's default. QEMU's x86 boards use 0xfeffc000 with the TSS after it, and
+    /// reserve both in the e820 map.
+    /// </summary>
+    public ulong? IdentityMapAddress { get; init; }
 }

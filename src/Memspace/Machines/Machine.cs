@@ -177,6 +177,13 @@ public abstract class Machine : IDisposable
         Reset();
     }
 
+    /// <summary>
+    /// How the real VM is set up. Boards with QEMU's platform devices and <see cref="MachineOptions.KernelIrqchip"/>
+    /// get KVM's in-kernel PIC, IOAPIC, LAPIC and PIT, and QEMU's identity map at 0xfeffc000 with the TSS
+    /// after it (<c>kvm_arch_init</c>); other boards keep HLT exiting to userspace.
+    /// </summary>
+    protected virtual KvmVmOptions KvmOptions() => new() { DevicePath = Options.KvmDevicePath };
+
     private void AttachAccelerator()
     {
         switch (Options.Accelerator)
@@ -187,12 +194,12 @@ public abstract class Machine : IDisposable
                 Kvm = KvmAccelerator.Attach(System, new SimulatedKvmVm(), Memory, Io);
                 break;
             case MachineAccelerator.Kvm:
-                Kvm = KvmAccelerator.Create(System, Memory, Io, new KvmVmOptions { DevicePath = Options.KvmDevicePath });
+                Kvm = KvmAccelerator.Create(System, Memory, Io, KvmOptions());
                 break;
             case MachineAccelerator.KvmIfAvailable:
                 if (KvmVm.IsAvailable(out string reason, Options.KvmDevicePath))
                 {
-                    Kvm = KvmAccelerator.Create(System, Memory, Io, new KvmVmOptions { DevicePath = Options.KvmDevicePath });
+                    Kvm = KvmAccelerator.Create(System, Memory, Io, KvmOptions());
                 }
                 else
                 {

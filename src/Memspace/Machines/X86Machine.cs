@@ -193,6 +193,18 @@ public abstract class X86Machine : Machine
         AddMemspaceDevices();
     }
 
+    /// <inheritdoc/>
+    protected override Kvm.KvmVmOptions KvmOptions()
+        => Options.PlatformDevices && Options.KernelIrqchip && this is not MicrovmMachine
+            ? new Kvm.KvmVmOptions
+            {
+                DevicePath = Options.KvmDevicePath,
+                InKernelIrqchip = true,
+                IdentityMapAddress = Firmware.E820Table.KvmIdentityMapAddress,
+                TssAddress = Firmware.E820Table.KvmIdentityMapAddress + 0x1000,
+            }
+            : base.KvmOptions();
+
     /// <summary>System reset: every PCI function (the host bridge included) and the platform devices with a reset handler.</summary>
     public override void Reset()
     {
@@ -229,6 +241,10 @@ public abstract class X86Machine : Machine
         AddFwCfgBlob("/rom@etc/acpi/tables", AcpiTablesSize, AcpiTablesMaxSize);
         AddFwCfgBlob("/rom@etc/table-loader", 0x1000, 0x10000);
         AddFwCfgBlob("/rom@etc/acpi/rsdp", 0x1000, 0x1000);
+        if (Platform is { } platform)
+        {
+            Firmware.FirmwareConfig.Populate(this, platform.FwCfg, kvm: Kvm is not null);
+        }
         if (Options.Smm && Kvm is { } kvm && kvm.Vm.AddressSpaces > 1)
         {
             RegisterSmramListener(kvm);

@@ -33,7 +33,7 @@ public class KvmAbiLayoutTests
             O(kvm_run, fail_entry.hardware_entry_failure_reason); O(kvm_run, internal.suberror); O(kvm_run, internal.ndata); O(kvm_run, internal.data);
             O(kvm_run, emulation_failure.insn_size); O(kvm_run, emulation_failure.insn_bytes); O(kvm_run, system_event.type);
             N(KVM_GET_API_VERSION); N(KVM_CREATE_VM); N(KVM_CHECK_EXTENSION); N(KVM_GET_VCPU_MMAP_SIZE); N(KVM_GET_SUPPORTED_CPUID);
-            N(KVM_CREATE_VCPU); N(KVM_GET_DIRTY_LOG); N(KVM_SET_USER_MEMORY_REGION); N(KVM_SET_TSS_ADDR); N(KVM_CREATE_IRQCHIP); N(KVM_IRQ_LINE);
+            N(KVM_CREATE_VCPU); N(KVM_GET_DIRTY_LOG); N(KVM_SET_USER_MEMORY_REGION); N(KVM_SET_TSS_ADDR); N(KVM_SET_IDENTITY_MAP_ADDR); N(KVM_CREATE_IRQCHIP); N(KVM_IRQ_LINE);
             N(KVM_CREATE_PIT2); N(KVM_IOEVENTFD); N(KVM_RUN); N(KVM_GET_REGS); N(KVM_SET_REGS); N(KVM_GET_SREGS); N(KVM_SET_SREGS); N(KVM_SET_CPUID2);
             N(KVM_CAP_USER_MEMORY); N(KVM_CAP_SET_TSS_ADDR); N(KVM_CAP_NR_MEMSLOTS); N(KVM_CAP_READONLY_MEM); N(KVM_CAP_IOEVENTFD); N(KVM_CAP_IMMEDIATE_EXIT);
             N(KVM_MEM_LOG_DIRTY_PAGES); N(KVM_MEM_READONLY); N(KVM_IOEVENTFD_FLAG_DATAMATCH); N(KVM_IOEVENTFD_FLAG_PIO); N(KVM_IOEVENTFD_FLAG_DEASSIGN);
@@ -170,7 +170,7 @@ public class KvmAbiLayoutTests
         [
             ("KVM_GET_API_VERSION", KvmAbi.GetApiVersion), ("KVM_CREATE_VM", KvmAbi.CreateVm), ("KVM_CHECK_EXTENSION", KvmAbi.CheckExtension),
             ("KVM_GET_VCPU_MMAP_SIZE", KvmAbi.GetVcpuMmapSize), ("KVM_GET_SUPPORTED_CPUID", KvmAbi.GetSupportedCpuid), ("KVM_CREATE_VCPU", KvmAbi.CreateVcpu),
-            ("KVM_GET_DIRTY_LOG", KvmAbi.GetDirtyLog), ("KVM_SET_USER_MEMORY_REGION", KvmAbi.SetUserMemoryRegion), ("KVM_SET_TSS_ADDR", KvmAbi.SetTssAddr),
+            ("KVM_GET_DIRTY_LOG", KvmAbi.GetDirtyLog), ("KVM_SET_USER_MEMORY_REGION", KvmAbi.SetUserMemoryRegion), ("KVM_SET_TSS_ADDR", KvmAbi.SetTssAddr), ("KVM_SET_IDENTITY_MAP_ADDR", KvmAbi.SetIdentityMapAddr),
             ("KVM_CREATE_IRQCHIP", KvmAbi.CreateIrqchip), ("KVM_IRQ_LINE", KvmAbi.IrqLine), ("KVM_CREATE_PIT2", KvmAbi.CreatePit2), ("KVM_IOEVENTFD", KvmAbi.Ioeventfd),
             ("KVM_RUN", KvmAbi.Run), ("KVM_GET_REGS", KvmAbi.GetRegs), ("KVM_SET_REGS", KvmAbi.SetRegs), ("KVM_GET_SREGS", KvmAbi.GetSregs),
             ("KVM_SET_SREGS", KvmAbi.SetSregs), ("KVM_SET_CPUID2", KvmAbi.SetCpuid2),
