@@ -15,6 +15,7 @@ var root = new Command("memspace", "Memspace: QEMU's memory API for .NET. Prints
     SlotsCommand.Create(),
     ExplainCommand.Create(),
     MapCommand.Create(),
+    DiffCommand.Create(),
     FirmwareCommand.Create(),
 };
 ParseResult parse = root.Parse(args);

@@ -54,9 +54,14 @@ internal sealed class GraphSource
         Description = "Give PAM's read-only RAM writable KVM slots, as QEMU 7.2 does (Memspace makes them read-only by default).",
     };
 
-    private readonly Option<FileInfo?> _import = new("--import")
+    private readonly Option<string?> _import = new("--import")
     {
-        Description = "Load the graph from a QEMU 7.2 'info mtree -D' dump instead of the built-in example.",
+        Description = "Load the graph from QEMU 7.2's 'info mtree -D' output, or a pasted monitor transcript holding it (and 'info mtree -f', from which the facts the dump does not print are derived); '-' reads standard input.",
+    };
+
+    private readonly Option<string?> _qmp = new("--qmp")
+    {
+        Description = "Load the graph from a running QEMU: the path of its QMP unix socket (-qmp unix:PATH,server=on,wait=off).",
     };
 
     private readonly Option<string[]> _terminating = new("--terminating")
@@ -93,7 +98,7 @@ internal sealed class GraphSource
     }
 
     /// <summary>The --import option (for commands that name the dump).</summary>
-    public Option<FileInfo?> ImportOption => _import;
+    public Option<string?> ImportOption => _import;
 
     /// <summary>The --firmware argument, or null.</summary>
     public string? Firmware(ParseResult parse) => parse.GetValue(_firmware);
@@ -108,6 +113,7 @@ internal sealed class GraphSource
     {
         AddMachineOptionsTo(command);
         command.Options.Add(_import);
+        command.Options.Add(_qmp);
         command.Options.Add(_terminating);
         command.Options.Add(_container);
         command.Options.Add(_readOnly);
@@ -191,9 +197,9 @@ internal sealed class GraphSource
     {
         if (parse.GetValue(_machine) is not null)
         {
-            if (parse.GetValue(_import) is not null)
+            if (parse.GetValue(_import) is not null || parse.GetValue(_qmp) is not null)
             {
-                parse.InvocationConfiguration.Error.WriteLine("memspace: use either --machine or --import, not both");
+                parse.InvocationConfiguration.Error.WriteLine("memspace: use either --machine or --import/--qmp, not both");
                 return null;
             }
             bool boot = parse.GetValue(_firmware) is not null;
@@ -207,9 +213,17 @@ internal sealed class GraphSource
             }
             return new LoadedGraph(m.System, m);
         }
-        if (parse.GetValue(_import) is not { } file)
+        string? file = parse.GetValue(_import);
+        string? qmp = parse.GetValue(_qmp);
+        if (file is null && qmp is null)
         {
             return new LoadedGraph(ExampleGraph.Build(), null);
+        }
+        TextWriter error = parse.InvocationConfiguration.Error;
+        if (file is not null && qmp is not null)
+        {
+            error.WriteLine("memspace: use either --import or --qmp, not both");
+            return null;
         }
         var options = new MtreeImportOptions
         {
@@ -218,15 +232,10 @@ internal sealed class GraphSource
             ReadOnly = Set(parse.GetValue(_readOnly)),
             Empty = Set(parse.GetValue(_empty)),
         };
-        try
-        {
-            return new LoadedGraph(MtreeImporter.ImportFile(file.FullName, options), null);
-        }
-        catch (Exception e) when (e is MtreeImportException or IOException or UnauthorizedAccessException)
-        {
-            parse.InvocationConfiguration.Error.WriteLine($"memspace: cannot import '{file}': {e.Message}");
-            return null;
-        }
+        (string, string?)? input = file is not null ? DumpInput.ReadFile(file, error) : DumpInput.Query(qmp!, error);
+        return input is { } i && DumpInput.Import(i, options, file is not null ? $"'{file}'" : $"QMP '{qmp}'", error, file is null or "-" ? null : file) is { } system
+            ? new LoadedGraph(system, null)
+            : null;
     }
 
     private static HashSet<string> Set(string[]? names) => new(names ?? [], StringComparer.Ordinal);

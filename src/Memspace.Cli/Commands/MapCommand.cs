@@ -28,7 +28,7 @@ internal static class MapCommand
             }
             string title = graph.Machine is { } m
                 ? $"{m.Name} ({m.Description}), {Machines.RamSize.Format(m.Options.RamSize)} RAM"
-                : parse.GetValue(source.ImportOption) is { } dump ? $"QEMU dump {dump.Name}" : "built-in example graph";
+                : parse.GetValue(source.ImportOption) is { } dump ? $"QEMU dump {(dump == "-" ? "from standard input" : Path.GetFileName(dump))}" : "built-in example graph";
             string html;
             try
             {

@@ -1,5 +1,6 @@
 using System.Text.Encodings.Web;
 using System.Text.Json;
+using Memspace.Diff;
 using Memspace.Inspection;
 using Memspace.Kvm;
 using Memspace.Machines;
@@ -86,5 +87,15 @@ public static class MemspaceJson
             machine.Kvm is { } kvm ? SlotsDocument.Build(kvm, machine.KvmUnavailableReason) : null,
             events.Select(ChainEventJson.From).ToList());
         return JsonSerializer.Serialize(doc, Context.RunDocument);
+    }
+
+    /// <summary>A comparison of two memory maps (<c>kind: diff</c>).</summary>
+    /// <param name="diff">What <see cref="MemoryMapDiff.Compare"/> found.</param>
+    /// <param name="left">How map A was given.</param>
+    /// <param name="right">How map B was given.</param>
+    public static string Diff(MemoryMapDiffResult diff, string left, string right)
+    {
+        ArgumentNullException.ThrowIfNull(diff);
+        return JsonSerializer.Serialize(DiffDocument.Build(diff, left, right), Context.DiffDocument);
     }
 }

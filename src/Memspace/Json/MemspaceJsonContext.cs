@@ -16,4 +16,5 @@ namespace Memspace.Json;
 [JsonSerializable(typeof(SlotsDocument))]
 [JsonSerializable(typeof(ExplainDocument))]
 [JsonSerializable(typeof(RunDocument))]
+[JsonSerializable(typeof(DiffDocument))]
 internal sealed partial class MemspaceJsonContext : JsonSerializerContext;

@@ -10,19 +10,8 @@ namespace Memspace.Tests.Import;
 /// </summary>
 public class QemuConformanceTests
 {
-    /// <summary>The facts the dumps do not show, for the machines in the corpus (see MtreeImportOptions).</summary>
-    internal static MtreeImportOptions OptionsFor(string caseName) => new()
-    {
-        // Regions with callbacks and subregions: PC's 'io' root, the RTC, std-vga's MMIO BAR, the
-        // generic PCIe host's windows.
-        Terminating = new HashSet<string> { "io", "rtc", "vga.mmio", "gpex_mmio_window", "gpex_ioport_window" },
-        // Empty pure containers that print like devices (a PCI bridge's secondary-bus spaces among them).
-        Containers = new HashSet<string> { "gpex_mmio", "gpex_ioport", "platform bus", "e1000e-flash", "pci_bridge_pci", "pci_bridge_io" },
-        // PAM's read-only aliases (QEMU never prints an alias's own read-only flag).
-        ReadOnly = new HashSet<string> { "pam-rom" },
-        // A PCI bridge's closed windows are empty aliases, printed X-X.
-        Empty = new HashSet<string> { "pci_bridge_io", "pci_bridge_mem", "pci_bridge_pref_mem" },
-    };
+    /// <summary>The facts the dumps do not show, for the machines in the corpus: QEMU 7.2's known devices.</summary>
+    internal static MtreeImportOptions OptionsFor(string caseName) => QemuKnownRegions.Qemu72;
 
     public static TheoryData<string> Cases() => new(QemuCorpus.CasesWith("mtree-D.txt"));
 

@@ -5,13 +5,17 @@ namespace Memspace.Tests.Support;
 /// <summary>Runs the built <c>memspace</c> command (Memspace.Cli.dll next to the tests) as a process.</summary>
 internal static class CliProcess
 {
-    public static (int ExitCode, string Stdout, string Stderr) Run(params string[] args)
+    public static (int ExitCode, string Stdout, string Stderr) Run(params string[] args) => RunWithInput(null, args);
+
+    /// <summary>Runs the command with <paramref name="input"/> on its standard input (null: none).</summary>
+    public static (int ExitCode, string Stdout, string Stderr) RunWithInput(string? input, params string[] args)
     {
         string dll = Path.Combine(AppContext.BaseDirectory, "Memspace.Cli.dll");
         var psi = new ProcessStartInfo("dotnet")
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,
+            RedirectStandardInput = input is not null,
             UseShellExecute = false,
         };
         psi.ArgumentList.Add(dll);
@@ -20,6 +24,11 @@ internal static class CliProcess
             psi.ArgumentList.Add(a);
         }
         using Process p = Process.Start(psi)!;
+        if (input is not null)
+        {
+            p.StandardInput.Write(input);
+            p.StandardInput.Close();
+        }
         Task<string> stdout = p.StandardOutput.ReadToEndAsync();
         Task<string> stderr = p.StandardError.ReadToEndAsync();
         if (!p.WaitForExit(TimeSpan.FromMinutes(2)))
