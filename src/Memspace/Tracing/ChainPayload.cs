@@ -1,5 +1,6 @@
 using System.Globalization;
 using Memspace.Kvm;
+using Memspace.Unicorn;
 using Memspace.Vcpus;
 
 namespace Memspace.Tracing;
@@ -136,4 +137,12 @@ public sealed record VcpuExitEvent(int Vcpu, VcpuExit Exit, string? AddressSpace
     /// <inheritdoc/>
     public override string Describe()
         => Exit + (AddressSpace is null ? "" : Region is null ? $" [AS \"{AddressSpace}\": unassigned]" : $" [AS \"{AddressSpace}\" -> '{Region}']");
+}
+
+/// <summary>A change of Unicorn's memory map, the counterpart of <see cref="SlotIoctlEvent"/>.</summary>
+/// <param name="Change">The call as Memspace traces it.</param>
+public sealed record UnicornMapChangeEvent(UnicornMapEvent Change) : ChainPayload
+{
+    /// <inheritdoc/>
+    public override string Describe() => Change.ToString();
 }
