@@ -141,8 +141,20 @@ public sealed record VcpuExitEvent(int Vcpu, VcpuExit Exit, string? AddressSpace
 
 /// <summary>A change of Unicorn's memory map, the counterpart of <see cref="SlotIoctlEvent"/>.</summary>
 /// <param name="Change">The call as Memspace traces it.</param>
-public sealed record UnicornMapChangeEvent(UnicornMapEvent Change) : ChainPayload
+public sealed record UnicornMapChangeEvent(UnicornMapEvent Change) : AcceleratorMappingEvent
 {
+    /// <inheritdoc/>
+    public override string Call => Change.Call;
+
+    /// <inheritdoc/>
+    public override string Mapping => $"'{Change.Region}' at 0x{Change.Gpa:x}";
+
+    /// <inheritdoc/>
+    public override ulong Start => Change.Gpa;
+
+    /// <inheritdoc/>
+    public override ulong Size => Change.Call == "uc_mem_unmap" ? 0 : Change.Size;
+
     /// <inheritdoc/>
     public override string Describe() => Change.ToString();
 }
