@@ -144,6 +144,8 @@ internal static class RunCommand
         }
         var x86 = (X86Machine)machine;
         var line = new StringBuilder();
+        var clock = new System.Diagnostics.Stopwatch();
+        TimeSpan? done = null;
         if (x86.Serial is { } serial)
         {
             serial.Transmitted += b =>
@@ -152,7 +154,12 @@ internal static class RunCommand
                 {
                     if (b == '\n')
                     {
-                        o.WriteLine("guest| " + line.ToString().TrimEnd('\r'));
+                        string text = line.ToString().TrimEnd('\r');
+                        if (text == DemoFirmware.DoneLine)
+                        {
+                            done ??= clock.Elapsed;
+                        }
+                        o.WriteLine("guest| " + text);
                         line.Clear();
                     }
                     else
@@ -173,6 +180,7 @@ internal static class RunCommand
             return 1;
         }
         using var owned = vcpu;
+        clock.Start();
         vcpu.Start();
         VcpuStop? stop = vcpu.Join(timeout);
         if (stop is null)
@@ -190,6 +198,10 @@ internal static class RunCommand
             }
         }
         o.WriteLine($"guest: {stop.Reason}: {stop.Detail}");
+        if (done is { } d)
+        {
+            o.WriteLine($"guest: printed its done line {d.TotalMilliseconds:F2} ms after the vCPU started");
+        }
         return stop.Reason == VcpuStopReason.Halted ? 0 : 1;
     }
 

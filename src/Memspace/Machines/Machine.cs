@@ -14,6 +14,7 @@ namespace Memspace.Machines;
 /// </summary>
 public abstract class Machine : IDisposable
 {
+    private readonly List<IDisposable> _owned = [];
     private bool _disposed;
 
     /// <summary>Creates the memory system and the two address spaces; <see cref="Create"/> does the rest.</summary>
@@ -137,8 +138,23 @@ public abstract class Machine : IDisposable
             vcpu.Dispose();
             throw;
         }
+        if (vcpu.Backend is IInterruptibleBackend interruptible)
+        {
+            interruptible.InterruptController = InterruptController;
+        }
         Timeline?.Follow(vcpu);
         return vcpu;
+    }
+
+    /// <summary>The userspace interrupt controller a vCPU without an in-kernel irqchip follows, or null.</summary>
+    protected virtual IInterruptController? InterruptController => null;
+
+    /// <summary>Keeps <paramref name="device"/> to dispose with the machine.</summary>
+    /// <param name="device">A device with host resources (a timer).</param>
+    protected T Own<T>(T device) where T : IDisposable
+    {
+        _owned.Add(device);
+        return device;
     }
 
     /// <summary>System reset: devices with a reset handler put their registers back (QEMU's <c>qemu_system_reset</c>).</summary>
@@ -154,6 +170,10 @@ public abstract class Machine : IDisposable
             return;
         }
         _disposed = true;
+        foreach (IDisposable d in _owned)
+        {
+            d.Dispose();
+        }
         Kvm?.Dispose();
         Unicorn?.Dispose();
         System.Dispose();

@@ -82,6 +82,15 @@ public abstract class X86Machine : Machine
     /// <summary>The UART at 0x3f8, or null.</summary>
     public Serial16550? Serial { get; private set; }
 
+    /// <summary>The userspace 8259 pair, on machines whose accelerator has no in-kernel irqchip (Unicorn); else null.</summary>
+    public Pic8259Pair? Pic { get; private set; }
+
+    /// <summary>The userspace 8254 timer driving IRQ 0, with <see cref="Pic"/>; else null.</summary>
+    public Pit8254? Pit { get; private set; }
+
+    /// <inheritdoc/>
+    protected override Vcpus.IInterruptController? InterruptController => Pic;
+
     /// <summary>The demo MMIO device, or null.</summary>
     internal DemoDevice? Demo { get; private set; }
 
@@ -206,9 +215,23 @@ public abstract class X86Machine : Machine
         Platform?.Reset();
     }
 
-    /// <summary>Memspace's devices: the UART at 0x3f8 and the demo device.</summary>
+    /// <summary>
+    /// Memspace's devices: the UART at 0x3f8 and the demo device; on Unicorn also the interrupt
+    /// controller pair and the interval timer in userspace ("pic", "elcr", "pit"), which KVM keeps in
+    /// the kernel.
+    /// </summary>
     protected void AddMemspaceDevices()
     {
+        if (Unicorn is not null)
+        {
+            Pic = new Pic8259Pair(System);
+            Pic.MapInto(SystemIo);
+            Pit = Own(new Pit8254(System, () => Pic.Pulse(0)));
+            SystemIo.AddSubregion(0x40, Pit.Region);
+            Pic8259Pair pic = Pic;
+            Pit8254 pit = Pit;
+            pic.Waker = () => pit.Running;
+        }
         if (Options.Serial)
         {
             Serial = new Serial16550(System);

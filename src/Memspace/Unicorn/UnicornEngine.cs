@@ -98,6 +98,10 @@ internal sealed class UnicornEngine : IDisposable
         {
             NativeMemory.AlignedFree(stub);
         }
+        // The architectural reset values of the descriptor-table registers: base 0, limit 0xffff.
+        var table = new UcX86Mmr { Limit = 0xffff };
+        Check(UnicornLib.RegWrite(_uc, UnicornAbi.RegIdtr, &table), "uc_reg_write (IDTR)");
+        Check(UnicornLib.RegWrite(_uc, UnicornAbi.RegGdtr, &table), "uc_reg_write (GDTR)");
         Check(UnicornLib.ContextAlloc(_uc, &ctx), "uc_context_alloc");
         _realModeContext = ctx;
         Check(UnicornLib.ContextSave(_uc, _realModeContext), "uc_context_save");
@@ -161,7 +165,18 @@ internal sealed class UnicornEngine : IDisposable
         return k;
     }
 
-    internal bool StopWanted => _kick || _applyPending;
+    internal bool StopWanted => _kick || _applyPending || _interruptWindow;
+
+    /// <summary>Whether a kick is waiting to be reported (not consumed).</summary>
+    internal bool KickPending => _kick;
+
+    private volatile bool _interruptWindow;
+
+    /// <summary>Asks the guest to stop at its next block so that a raised interrupt can be delivered.</summary>
+    internal void RequestInterruptWindow() => _interruptWindow = true;
+
+    /// <summary>Clears <see cref="RequestInterruptWindow"/> (at the start of each run).</summary>
+    internal void ClearInterruptWindow() => _interruptWindow = false;
 
     /// <summary>Enters guest code: applies what is pending and marks the engine as owned by this thread.</summary>
     internal void EnterRun()

@@ -20,8 +20,10 @@ namespace Memspace.Unicorn;
 /// delivered by Memspace through the IVT (real mode) or a same-privilege IDT gate (protected mode
 /// without paging); a vector beyond the table's limit is a triple fault.
 /// </remarks>
-internal sealed class UnicornVcpu : IVcpuBackend, IInlineExitBackend
+internal sealed class UnicornVcpu : IVcpuBackend, IInlineExitBackend, IInterruptibleBackend
 {
+    private const uint IfFlag = 0x200;
+
     private const int DescB = 1 << 22;
 
     private readonly UnicornEngine _engine;
@@ -31,6 +33,11 @@ internal sealed class UnicornVcpu : IVcpuBackend, IInlineExitBackend
     private string? _stopDetail;
     private VcpuExitKind _stopKind;
     private bool _stopFromHook;
+    private bool _halted;
+    private bool _haltWait;
+    private ulong _haltAddress;
+    private IInterruptController? _pic;
+    private readonly ManualResetEventSlim _wake = new(false);
 
     public UnicornVcpu(UnicornAccelerator accel, int index)
     {
@@ -43,11 +50,80 @@ internal sealed class UnicornVcpu : IVcpuBackend, IInlineExitBackend
             return 0;
         });
         _engine.Vcpu = this;
+        // The first ROM write decodes with Iced, whose first use costs tens of milliseconds of JIT:
+        // pay that on another core while the guest starts.
+        ThreadPool.UnsafeQueueUserWorkItem(static _ => WarmUpDecoder(), null);
+    }
+
+    private static void WarmUpDecoder()
+    {
+        var decoder = Decoder.Create(32, new ByteArrayCodeReader([0xc7, 0x05, 0x00, 0xff, 0xff, 0xff, 0, 0, 0, 0]), 0);
+        decoder.Decode(out Instruction insn);
+        foreach (UsedMemory mem in new InstructionInfoFactory().GetInfo(insn).GetUsedMemory())
+        {
+            mem.TryGetVirtualAddress(0, out _, (Register _, int _, int _, out ulong v) =>
+            {
+                v = 0;
+                return true;
+            });
+        }
     }
 
     public int Index { get; }
 
     public void SetExitHandler(InlineExitHandler handler) => _handler = handler;
+
+    public IInterruptController? InterruptController
+    {
+        get => _pic;
+        set
+        {
+            if (_pic is not null)
+            {
+                _pic.InterruptRaised -= OnInterruptRaised;
+            }
+            _pic = value;
+            if (value is not null)
+            {
+                value.InterruptRaised += OnInterruptRaised;
+            }
+        }
+    }
+
+    private void OnInterruptRaised()
+    {
+        _engine.RequestInterruptWindow();
+        _wake.Set();
+    }
+
+    /// <summary>
+    /// HLT with interrupts enabled and a controller that can still raise one: waits for INTR (or a kick).
+    /// Returns true to run on, false when nothing can wake the vCPU any more, null on a kick.
+    /// </summary>
+    private bool? WaitWhileHalted()
+    {
+        while (true)
+        {
+            _wake.Reset();
+            if (_engine.KickPending)
+            {
+                return null;
+            }
+            if (_pic is not { } pic)
+            {
+                return false;
+            }
+            if (pic.InterruptPending)
+            {
+                return true;
+            }
+            if (!pic.CanRaise)
+            {
+                return false;
+            }
+            _wake.Wait(TimeSpan.FromMilliseconds(50));
+        }
+    }
 
     /// <summary>Serves an exit: through <see cref="Vcpus.Vcpu"/>'s handler when there is one, else directly.</summary>
     internal void Serve(in PendingExit exit)
@@ -85,6 +161,18 @@ internal sealed class UnicornVcpu : IVcpuBackend, IInlineExitBackend
             {
                 return new PendingExit(VcpuExitKind.Interrupted);
             }
+            if (_halted)
+            {
+                bool? wake = WaitWhileHalted();
+                if (wake is null)
+                {
+                    continue; // the kick is reported at the top
+                }
+                if (wake == false)
+                {
+                    return new PendingExit(VcpuExitKind.Halt, _haltAddress, detail: "HLT with interrupts enabled, and nothing left that can raise one");
+                }
+            }
             // The engine stays this thread's (other threads' map changes wait) until the outcome is known.
             _engine.EnterRun();
             (VcpuExitKind Kind, ulong Address, string? Detail)? outcome;
@@ -96,6 +184,12 @@ internal sealed class UnicornVcpu : IVcpuBackend, IInlineExitBackend
             {
                 _engine.LeaveRun();
             }
+            if (_haltWait)
+            {
+                _haltWait = false;
+                _halted = true;
+                continue;
+            }
             if (outcome is { } o)
             {
                 return new PendingExit(o.Kind, o.Address, detail: o.Detail);
@@ -106,6 +200,20 @@ internal sealed class UnicornVcpu : IVcpuBackend, IInlineExitBackend
     /// <summary>One <c>uc_emu_start</c> and what it means; null when the guest should simply go on.</summary>
     private (VcpuExitKind, ulong, string?)? RunOnceInEngine()
     {
+        _engine.ClearInterruptWindow();
+        if (_pic is { } pic && pic.InterruptPending && (ReadReg(UnicornAbi.RegEflags) & IfFlag) != 0)
+        {
+            _halted = false;
+            Deliver(pic.Acknowledge());
+            if (_stopFromHook)
+            {
+                return (_stopKind, ReadReg(UnicornAbi.RegEip), _stopDetail);
+            }
+        }
+        if (_halted)
+        {
+            return null; // interrupts got disabled meanwhile? keep waiting
+        }
         ulong eip = ReadReg(UnicornAbi.RegEip) & 0xffff_ffff;
         _stopFromHook = false;
         _romWrite = ulong.MaxValue;
@@ -136,12 +244,22 @@ internal sealed class UnicornVcpu : IVcpuBackend, IInlineExitBackend
         }
         if (LastInstructionWasHlt(eip))
         {
+            if (_pic is { } p && (ReadReg(UnicornAbi.RegEflags) & IfFlag) != 0 && (p.InterruptPending || p.CanRaise))
+            {
+                _haltWait = true;
+                _haltAddress = eip;
+                return null;
+            }
             return (VcpuExitKind.Halt, eip, null);
         }
         return (VcpuExitKind.InternalError, eip, $"Unicorn ended emulation at cs:eip {Selector(UnicornAbi.RegCs):x4}:{eip:x} without a reason");
     }
 
-    public void Kick() => _engine.Kick();
+    public void Kick()
+    {
+        _engine.Kick();
+        _wake.Set();
+    }
 
     private bool LastInstructionWasHlt(ulong eip)
     {
@@ -596,6 +714,8 @@ internal sealed class UnicornVcpu : IVcpuBackend, IInlineExitBackend
 
     public void Dispose()
     {
+        InterruptController = null;
         _engine.Vcpu = null;
+        _wake.Dispose();
     }
 }

@@ -111,9 +111,20 @@ public class UnicornMachineTests
             Span<byte> data = BitConverter.GetBytes(value).AsSpan(0, (int)size);
             sim.Io.Write(port, data, MemTxAttrs.UnspecifiedAttrs);
         }
-        Assert.Equal(Print(w => MtreePrinter.Print(sim.System, w, disabled: true)), Print(w => MtreePrinter.Print(live.System, w, disabled: true)));
+        // The I/O address space differs by the interrupt controllers and timer Unicorn needs in userspace.
+        Assert.Equal(WithoutIo(Print(w => MtreePrinter.Print(sim.System, w, disabled: true))), WithoutIo(Print(w => MtreePrinter.Print(live.System, w, disabled: true))));
+        Assert.Equal(
+            sim.Io.CurrentMap.Ranges.Select(r => r.Region.Name).Append("elcr").Append("pic").Append("pit").Distinct().Order(StringComparer.Ordinal),
+            live.Io.CurrentMap.Ranges.Select(r => r.Region.Name).Distinct().Order(StringComparer.Ordinal));
         Assert.Equal(Ranges(sim.Memory), Ranges(live.Memory));
         Assert.Equal(Print(w => RamBlockPrinter.Print(sim.System.RamList, w)), Print(w => RamBlockPrinter.Print(live.System.RamList, w)));
+    }
+
+    private static string WithoutIo(string mtree)
+    {
+        int start = mtree.IndexOf("address-space: I/O\n", StringComparison.Ordinal);
+        int end = mtree.IndexOf("\n\n", start, StringComparison.Ordinal);
+        return mtree.Remove(start, end - start);
     }
 
     private static string[] Ranges(AddressSpace space)
