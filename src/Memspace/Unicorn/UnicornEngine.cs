@@ -47,6 +47,9 @@ internal sealed class UnicornEngine : IDisposable
         }
     }
 
+    /// <summary>EAX, EBX, ECX, EDX of Unicorn's own CPUID leaf 1, read when the engine was opened.</summary>
+    internal uint[] CpuidLeaf1 { get; private set; } = new uint[4];
+
     /// <summary>The raw engine, for the vCPU.</summary>
     internal nint Handle => _uc;
 
@@ -89,8 +92,24 @@ internal sealed class UnicornEngine : IDisposable
             new Span<byte>(stub, 4096).Fill(0xf4);
             ReadOnlySpan<byte> code = [0x0f, 0x20, 0xc0, 0x24, 0xfe, 0x0f, 0x22, 0xc0, 0xf4];
             code.CopyTo(new Span<byte>(stub, 4096));
+            // Unicorn's own CPUID leaf 1 (mov eax, 1; cpuid; hlt), which the vCPU's CPUID hook extends.
+            ReadOnlySpan<byte> cpuid = [0xb8, 0x01, 0x00, 0x00, 0x00, 0x0f, 0xa2, 0xf4];
+            cpuid.CopyTo(new Span<byte>(stub + 0x100, 4096 - 0x100));
             Check(UnicornLib.MemMapPtr(_uc, 0, 4096, UnicornAbi.ProtAll, (nint)stub), "uc_mem_map_ptr (reset stub)");
-            int r = UnicornLib.EmuStart(_uc, 0, ulong.MaxValue, 0, 0);
+            int r = UnicornLib.EmuStart(_uc, 0x100, ulong.MaxValue, 0, 0);
+            if (r == UnicornAbi.ErrOk)
+            {
+                uint[] leaf = new uint[4];
+                int[] regs = [UnicornAbi.RegEax, UnicornAbi.RegEbx, UnicornAbi.RegEcx, UnicornAbi.RegEdx];
+                for (int i = 0; i < 4; i++)
+                {
+                    ulong v = 0;
+                    UnicornLib.RegRead(_uc, regs[i], &v);
+                    leaf[i] = (uint)v;
+                }
+                CpuidLeaf1 = leaf;
+            }
+            r = UnicornLib.EmuStart(_uc, 0, ulong.MaxValue, 0, 0);
             Check(UnicornLib.MemUnmap(_uc, 0, 4096), "uc_mem_unmap (reset stub)");
             Check(r, "uc_emu_start (reset stub)");
         }

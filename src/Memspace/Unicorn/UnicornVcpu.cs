@@ -147,6 +147,7 @@ internal sealed class UnicornVcpu : IVcpuBackend, IInlineExitBackend, IInterrupt
         nuint hh;
         UnicornEngine.Check(UnicornLib.HookAddInsn(uc, &hh, UnicornAbi.HookInsn, (nint)(delegate* unmanaged<nint, uint, int, nint, uint>)&OnIn, self, 1, 0, UnicornAbi.InsIn), "uc_hook_add (IN)");
         UnicornEngine.Check(UnicornLib.HookAddInsn(uc, &hh, UnicornAbi.HookInsn, (nint)(delegate* unmanaged<nint, uint, int, uint, nint, void>)&OnOut, self, 1, 0, UnicornAbi.InsOut), "uc_hook_add (OUT)");
+        UnicornEngine.Check(UnicornLib.HookAddInsn(uc, &hh, UnicornAbi.HookInsn, (nint)(delegate* unmanaged<nint, nint, int>)&OnCpuid, self, 1, 0, UnicornAbi.InsCpuid), "uc_hook_add (CPUID)");
         UnicornEngine.Check(UnicornLib.HookAdd(uc, &hh, UnicornAbi.HookBlock, (nint)(delegate* unmanaged<nint, ulong, uint, nint, void>)&OnBlock, self, 1, 0), "uc_hook_add (block)");
         UnicornEngine.Check(UnicornLib.HookAdd(uc, &hh, UnicornAbi.HookMemWriteProt, (nint)(delegate* unmanaged<nint, int, ulong, int, long, nint, byte>)&OnWriteProt, self, 1, 0), "uc_hook_add (write-protect)");
         UnicornEngine.Check(UnicornLib.HookAdd(uc, &hh, UnicornAbi.HookMemUnmapped, (nint)(delegate* unmanaged<nint, int, ulong, int, long, nint, byte>)&OnUnmapped, self, 1, 0), "uc_hook_add (unmapped)");
@@ -391,6 +392,32 @@ internal sealed class UnicornVcpu : IVcpuBackend, IInlineExitBackend, IInterrupt
         catch (Exception e)
         {
             engine.Fail(e);
+        }
+    }
+
+    /// <summary>CPUID leaf 1 is Unicorn's plus what a PC guest expects of any x86 CPU: FPU and TSC, the hypervisor bit, and the APIC id; other leaves are Unicorn's.</summary>
+    [UnmanagedCallersOnly]
+    private static int OnCpuid(nint uc, nint user)
+    {
+        UnicornEngine engine = EngineOf(user);
+        try
+        {
+            UnicornVcpu vcpu = engine.Vcpu!;
+            if ((uint)vcpu.ReadReg(UnicornAbi.RegEax) != 1)
+            {
+                return 0;
+            }
+            uint[] leaf = engine.CpuidLeaf1;
+            vcpu.WriteReg(UnicornAbi.RegEax, leaf[0]);
+            vcpu.WriteReg(UnicornAbi.RegEbx, (leaf[1] & 0x00ff_ffff) | ((uint)vcpu.Index << 24));
+            vcpu.WriteReg(UnicornAbi.RegEcx, leaf[2] | (1u << 31));
+            vcpu.WriteReg(UnicornAbi.RegEdx, leaf[3] | 1u | (1u << 4));
+            return 1;
+        }
+        catch (Exception e)
+        {
+            engine.Fail(e);
+            return 1;
         }
     }
 

@@ -150,6 +150,34 @@ public class KvmLiveTests
 
     [Theory]
     [MemberData(nameof(KvmGuest.Accelerators), MemberType = typeof(KvmGuest))]
+    public void CpuidLeafOneReportsFpuTscTheHypervisorAndTheApicId(string accelerator)
+    {
+        KvmGuest.Require(accelerator);
+        using var g = new KvmGuest(accelerator);
+        var (portOps, port) = KvmGuest.Recorder();
+        g.IoRoot.AddSubregion(0x80, MemoryRegion.CreateIo(g.System, "debug", 4, portOps));
+        g.LoadRealMode(0x1000, a =>
+        {
+            a.mov(eax, 1);
+            a.cpuid();
+            a.mov(eax, ecx);
+            a.@out(0x80, eax);
+            a.mov(eax, edx);
+            a.@out(0x80, eax);
+            a.mov(eax, ebx);
+            a.@out(0x80, eax);
+            a.hlt();
+        });
+        Assert.Equal(VcpuStopReason.Halted, g.Vcpu.Run().Reason);
+        uint[] values = [.. port.Select(l => Convert.ToUInt32(l.Split('=')[1], 16))];
+        Assert.Equal(3, values.Length);
+        Assert.True((values[0] & (1u << 31)) != 0, "hypervisor bit");
+        Assert.Equal(0x11u, values[1] & 0x11u);                  // FPU, TSC
+        Assert.Equal(0u, values[2] >> 24);                       // APIC id of vCPU 0
+    }
+
+    [Theory]
+    [MemberData(nameof(KvmGuest.Accelerators), MemberType = typeof(KvmGuest))]
     public void FrequentPausesNeitherLoseNorRepeatGuestSideEffects(string accelerator)
     {
         KvmGuest.Require(accelerator);
