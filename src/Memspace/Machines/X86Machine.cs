@@ -191,7 +191,14 @@ public abstract class X86Machine : Machine
         HostBridge = createHostBridge();
         if (Options.PlatformDevices)
         {
-            Platform = new PcPlatform(this, Options.KernelIrqchip, Options.DebugConsole);
+            // On Unicorn the interrupt controllers and timer are userspace models that deliver interrupts,
+            // under QEMU's TCG names (no in-kernel irqchip).
+            CreateUserspaceIrqchip();
+            Platform = new PcPlatform(this, Options.KernelIrqchip && Unicorn is null, Options.DebugConsole)
+            {
+                MapPicInstead = Pic is { } pic ? pic.MapInto : null,
+                PitInstead = Pit?.Region,
+            };
             createIsaBridge?.Invoke();
             Platform.MapInterruptControllers(SystemMemory, SystemIo);
             Platform.MapBasicDevices(SystemMemory, SystemIo);
@@ -215,6 +222,20 @@ public abstract class X86Machine : Machine
         Platform?.Reset();
     }
 
+    /// <summary>On Unicorn: the 8259 pair and the 8254 whose counter 0 drives IRQ 0 (not yet mapped).</summary>
+    private void CreateUserspaceIrqchip()
+    {
+        if (Unicorn is null || Pic is not null)
+        {
+            return;
+        }
+        var pic = new Pic8259Pair(System);
+        Pit8254 pit = Own(new Pit8254(System, () => pic.Pulse(0)));
+        pic.Waker = () => pit.Running;
+        Pic = pic;
+        Pit = pit;
+    }
+
     /// <summary>
     /// Memspace's devices: the UART at 0x3f8 and the demo device; on Unicorn also the interrupt
     /// controller pair and the interval timer in userspace ("pic", "elcr", "pit"), which KVM keeps in
@@ -222,15 +243,11 @@ public abstract class X86Machine : Machine
     /// </summary>
     protected void AddMemspaceDevices()
     {
-        if (Unicorn is not null)
+        if (Unicorn is not null && Platform is null)
         {
-            Pic = new Pic8259Pair(System);
-            Pic.MapInto(SystemIo);
-            Pit = Own(new Pit8254(System, () => Pic.Pulse(0)));
-            SystemIo.AddSubregion(0x40, Pit.Region);
-            Pic8259Pair pic = Pic;
-            Pit8254 pit = Pit;
-            pic.Waker = () => pit.Running;
+            CreateUserspaceIrqchip();
+            Pic!.MapInto(SystemIo);
+            SystemIo.AddSubregion(0x40, Pit!.Region);
         }
         if (Options.Serial)
         {

@@ -104,18 +104,27 @@ public class UnicornMachineTests
         AssertMapFollowsView(live);
 
         // The same machine on a simulated KVM VM, driven by the same port writes. Its "KVM-SMRAM" address
-        // space exists only for KVM's "kvm-smram" listener, so the comparison builds it with SMM off.
-        using Machine sim = Machine.Create(name, new MachineOptions { Accelerator = MachineAccelerator.Simulated, Firmware = image, Smm = false });
+        // space exists only for KVM's "kvm-smram" listener, so the comparison builds it with SMM off, and
+        // without the in-kernel irqchip, whose regions QEMU names "kvm-pic" and so on.
+        using Machine sim = Machine.Create(name, new MachineOptions { Accelerator = MachineAccelerator.Simulated, Firmware = image, Smm = false, KernelIrqchip = false });
         foreach ((ulong port, uint size, ulong value) in writes)
         {
             Span<byte> data = BitConverter.GetBytes(value).AsSpan(0, (int)size);
             sim.Io.Write(port, data, MemTxAttrs.UnspecifiedAttrs);
         }
-        // The I/O address space differs by the interrupt controllers and timer Unicorn needs in userspace.
-        Assert.Equal(WithoutIo(Print(w => MtreePrinter.Print(sim.System, w, disabled: true))), WithoutIo(Print(w => MtreePrinter.Print(live.System, w, disabled: true))));
-        Assert.Equal(
-            sim.Io.CurrentMap.Ranges.Select(r => r.Region.Name).Append("elcr").Append("pic").Append("pit").Distinct().Order(StringComparer.Ordinal),
-            live.Io.CurrentMap.Ranges.Select(r => r.Region.Name).Distinct().Order(StringComparer.Ordinal));
+        // With the platform devices, Unicorn's delivering PIC and PIT take the places (and QEMU's TCG names)
+        // of the register-only models; without them (microvm) they are extra.
+        if (((X86Machine)sim).Platform is not null)
+        {
+            Assert.Equal(Print(w => MtreePrinter.Print(sim.System, w, disabled: true)), Print(w => MtreePrinter.Print(live.System, w, disabled: true)));
+        }
+        else
+        {
+            Assert.Equal(WithoutIo(Print(w => MtreePrinter.Print(sim.System, w, disabled: true))), WithoutIo(Print(w => MtreePrinter.Print(live.System, w, disabled: true))));
+            Assert.Equal(
+                sim.Io.CurrentMap.Ranges.Select(r => r.Region.Name).Append("elcr").Append("pic").Append("pit").Distinct().Order(StringComparer.Ordinal),
+                live.Io.CurrentMap.Ranges.Select(r => r.Region.Name).Distinct().Order(StringComparer.Ordinal));
+        }
         Assert.Equal(Ranges(sim.Memory), Ranges(live.Memory));
         Assert.Equal(Print(w => RamBlockPrinter.Print(sim.System.RamList, w)), Print(w => RamBlockPrinter.Print(live.System.RamList, w)));
     }
