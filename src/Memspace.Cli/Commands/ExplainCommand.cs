@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Globalization;
 using Memspace.Inspection;
 using Memspace.Json;
+using Memspace.Unicorn;
 
 namespace Memspace.Cli.Commands;
 
@@ -52,6 +53,13 @@ internal static class ExplainCommand
             else
             {
                 parse.InvocationConfiguration.Output.Write(ExplainText.Format(explanation, simulated));
+                if (graph.Machine?.Unicorn is { } unicorn && unicorn.MemorySpace == target)
+                {
+                    UnicornMapping? m = unicorn.Mappings.FirstOrDefault(m => m.Start <= addr && addr < m.End);
+                    parse.InvocationConfiguration.Output.WriteLine(m is null
+                        ? "  Unicorn mapping      none yet: the guest's first access maps an 'unassigned' window here"
+                        : $"  Unicorn mapping      {(m.Kind == UnicornMappingKind.Ram ? "uc_mem_map_ptr" : "uc_mmio_map")} {m}");
+                }
             }
             return 0;
         });

@@ -1,6 +1,8 @@
 using System.CommandLine;
 using Memspace.Import;
+using Memspace.Kvm;
 using Memspace.Machines;
+using Memspace.Unicorn;
 
 namespace Memspace.Cli.Commands;
 
@@ -32,6 +34,11 @@ internal sealed class GraphSource
         Description = "The KVM device to open (default /dev/kvm); a path that does not exist runs everything but the guest, as on a host without KVM.",
         DefaultValueFactory = _ => "/dev/kvm",
     };
+
+    private readonly Option<string?> _accel = new Option<string?>("--accel")
+    {
+        Description = "Accelerator: kvm (/dev/kvm, else a simulated VM), unicorn (libunicorn2, QEMU's TCG as a library), or auto (KVM if /dev/kvm works, else Unicorn if libunicorn2 loads, else a simulated KVM VM). Default: auto for run, kvm for the others.",
+    }.AcceptOnlyFromAmong("kvm", "unicorn", "auto");
 
     private readonly Option<bool> _fullRender = new("--full-render")
     {
@@ -91,6 +98,7 @@ internal sealed class GraphSource
         command.Options.Add(_memory);
         command.Options.Add(_noSmm);
         command.Options.Add(_kvmDevice);
+        command.Options.Add(_accel);
         command.Options.Add(_fullRender);
         command.Options.Add(_firmware);
         command.Options.Add(_timeout);
@@ -105,6 +113,9 @@ internal sealed class GraphSource
 
     /// <summary>The --timeout value.</summary>
     public TimeSpan Timeout(ParseResult parse) => TimeSpan.FromSeconds(Math.Clamp(parse.GetValue(_timeout), 0, 86400));
+
+    /// <summary>Why --accel auto chose what it chose, when that is not KVM; set by <see cref="LoadMachine"/>.</summary>
+    public string? AcceleratorNote { get; private set; }
 
     /// <summary>The machine name given, or null.</summary>
     public string? MachineName(ParseResult parse) => parse.GetValue(_machine);
@@ -122,14 +133,38 @@ internal sealed class GraphSource
 
     /// <summary>Builds the machine named by --machine, or writes why not to standard error and returns null.</summary>
     /// <param name="parse">The command line.</param>
-    /// <param name="accelerator">Where slot ioctls go.</param>
+    /// <param name="accelerator">Where slot ioctls go with <c>--accel kvm</c>.</param>
     /// <param name="timeline">Receives the chain of events while the machine is built, or null.</param>
     /// <param name="firmware">Firmware image, or null for the machine's default.</param>
     /// <param name="defaultMachine">Machine to build when --machine is absent, or null to require it.</param>
     /// <param name="kernelIrqchip">Whether the board uses KVM's in-kernel irqchip (default: yes, as QEMU); the built-in guest needs HLT to exit, so <c>run</c> turns it off.</param>
-    public Machine? LoadMachine(ParseResult parse, MachineAccelerator accelerator, Tracing.ChainTimeline? timeline = null, byte[]? firmware = null, string? defaultMachine = null, bool kernelIrqchip = true)
+    /// <param name="defaultAccel">The --accel value when it is absent.</param>
+    public Machine? LoadMachine(ParseResult parse, MachineAccelerator accelerator, Tracing.ChainTimeline? timeline = null, byte[]? firmware = null, string? defaultMachine = null, bool kernelIrqchip = true, string defaultAccel = "kvm")
     {
         TextWriter error = parse.InvocationConfiguration.Error;
+        AcceleratorNote = null;
+        switch (parse.GetValue(_accel) ?? defaultAccel)
+        {
+            case "unicorn":
+                accelerator = MachineAccelerator.Unicorn;
+                break;
+            case "auto":
+                if (KvmVm.IsAvailable(out string kvmWhy, parse.GetValue(_kvmDevice)!))
+                {
+                    accelerator = MachineAccelerator.Kvm;
+                }
+                else if (UnicornAccelerator.IsAvailable(out string ucWhy))
+                {
+                    accelerator = MachineAccelerator.Unicorn;
+                    AcceleratorNote = $"no KVM here ({kvmWhy}), so Unicorn (QEMU's TCG as a library) runs the guest";
+                }
+                else
+                {
+                    accelerator = MachineAccelerator.KvmIfAvailable;
+                    AcceleratorNote = $"no KVM here ({kvmWhy}) and no Unicorn ({ucWhy})";
+                }
+                break;
+        }
         string? name = parse.GetValue(_machine) ?? defaultMachine;
         if (name is null)
         {
@@ -183,6 +218,11 @@ internal sealed class GraphSource
         catch (MachineConfigurationException e) when (e.Option == nameof(MachineOptions.RamSize))
         {
             error.WriteLine($"memspace: bad -m size: '{sizeText}': {e.Message}");
+            return null;
+        }
+        catch (UnicornUnavailableException e)
+        {
+            error.WriteLine($"memspace: cannot use --accel unicorn: {e.Message}");
             return null;
         }
         catch (Exception e) when (e is ArgumentException or Core.MemspaceException)

@@ -7,6 +7,7 @@ using Memspace.Kvm;
 using Memspace.Machines;
 using Memspace.Printing;
 using Memspace.Tracing;
+using Memspace.Unicorn;
 using Memspace.Vcpus;
 
 namespace Memspace.Cli.Commands;
@@ -28,7 +29,7 @@ internal static class RunCommand
         var quiet = new Option<bool>("--no-timeline") { Description = "Leave out the timeline." };
         var json = JsonOption.Create();
         var full = new Option<bool>("--timeline") { Description = "Print every event of the timeline instead of the folded one." };
-        var command = new Command("run", "Build a machine on KVM (default q35 with 512 MiB), boot the built-in guest and show the whole chain from regions to KVM slots and exits.")
+        var command = new Command("run", "Build a machine on KVM or Unicorn (default q35 with 512 MiB), boot the built-in guest and show the whole chain from regions to KVM slots (or Unicorn mappings) and exits.")
         {
             quiet, full, json,
         };
@@ -42,7 +43,7 @@ internal static class RunCommand
             string? firmwareArgument = source.Firmware(parse);
             byte[]? image = firmwareArgument is null ? DemoFirmware.Build(name == "microvm" ? 64 * 1024 : 256 * 1024) : null;
             var timeline = new ChainTimeline();
-            using Machine? machine = source.LoadMachine(parse, MachineAccelerator.KvmIfAvailable, timeline, image, defaultMachine: DefaultMachine, kernelIrqchip: false);
+            using Machine? machine = source.LoadMachine(parse, MachineAccelerator.KvmIfAvailable, timeline, image, defaultMachine: DefaultMachine, kernelIrqchip: false, defaultAccel: "auto");
             if (machine is null)
             {
                 return 2;
@@ -55,7 +56,12 @@ internal static class RunCommand
                 return code;
             }
             o.WriteLine($"== {machine.Name} ({machine.Description}), {RamSize.Format(machine.Options.RamSize)} RAM, " +
-                        (machine.Kvm!.RealVm is null ? "on a SIMULATED KVM VM" : "on KVM (/dev/kvm)"));
+                        (machine.Unicorn is not null ? "on Unicorn (libunicorn2, QEMU's TCG as a library)"
+                            : machine.Kvm!.RealVm is null ? "on a SIMULATED KVM VM" : "on KVM (/dev/kvm)"));
+            if (source.AcceleratorNote is { } note)
+            {
+                o.WriteLine($"   ({note})");
+            }
             int status = firmwareArgument is null ? RunGuest(machine, o, source.Timeout(parse)) : RunFirmware(machine, o, source.Timeout(parse));
             o.WriteLine($"commits: {machine.System.CommitCount} topology commits took {machine.System.CommitTime.TotalMilliseconds:F2} ms in all " +
                         $"({(machine.System.Options.IncrementalRendering ? "incremental rendering" : "full render at every commit")})");
@@ -74,9 +80,21 @@ internal static class RunCommand
             Section(o, "RAMList (info ramblock)",
                 "RAMList: the RAMBlocks that hold RAM and ROM in host memory, placed in ram_addr space; a RAM FlatRange points into one.");
             RamBlockPrinter.Print(machine.System.RamList, o);
-            Section(o, "KVM slots (KVMSlot / kvm_userspace_memory_region)",
-                "KVMSlot: what the kvm-memory listeners made of the RAM-backed MemoryRegionSections, each set by a kvm_userspace_memory_region ioctl; as 1 is \"KVM-SMRAM\".");
-            KvmSlotTablePrinter.Print(machine.Kvm, o);
+            if (machine.Unicorn is { } unicorn)
+            {
+                Section(o, "Unicorn memory map (uc_mem_map_ptr / uc_mmio_map)",
+                    "What the unicorn-memory listener made of the MemoryRegionSections: RAM and ROM mapped to their RAMBlocks' host memory, every other touched page a window dispatched through the address space.");
+                foreach (UnicornMapping m in unicorn.Mappings)
+                {
+                    o.WriteLine("  " + m);
+                }
+            }
+            else
+            {
+                Section(o, "KVM slots (KVMSlot / kvm_userspace_memory_region)",
+                    "KVMSlot: what the kvm-memory listeners made of the RAM-backed MemoryRegionSections, each set by a kvm_userspace_memory_region ioctl; as 1 is \"KVM-SMRAM\".");
+                KvmSlotTablePrinter.Print(machine.Kvm!, o);
+            }
             if (parse.GetValue(full))
             {
                 Section(o, $"Timeline ({events.Count} events)", TimelineNote);
@@ -101,14 +119,16 @@ internal static class RunCommand
 
     private static int RunGuest(Machine machine, TextWriter o, TimeSpan timeout)
     {
-        if (machine.Kvm!.RealVm is null)
+        if (!machine.CanRunGuest)
         {
-            o.WriteLine($"guest: not run: {machine.KvmUnavailableReason ?? "no KVM VM"}.");
+            o.WriteLine($"guest: not run: {machine.KvmUnavailableReason ?? "no KVM VM"}; install libunicorn2 (apt-get install libunicorn2) to run it on Unicorn.");
             o.WriteLine("       Everything else below is real: the board, the RAM blocks in host memory, and the slot ioctls a simulated VM checked and recorded.");
             return 0;
         }
         var x86 = (X86Machine)machine;
         var line = new StringBuilder();
+        var clock = new System.Diagnostics.Stopwatch();
+        TimeSpan? done = null;
         if (x86.Serial is { } serial)
         {
             serial.Transmitted += b =>
@@ -117,7 +137,12 @@ internal static class RunCommand
                 {
                     if (b == '\n')
                     {
-                        o.WriteLine("guest| " + line.ToString().TrimEnd('\r'));
+                        string text = line.ToString().TrimEnd('\r');
+                        if (text == DemoFirmware.DoneLine)
+                        {
+                            done ??= clock.Elapsed;
+                        }
+                        o.WriteLine("guest| " + text);
                         line.Clear();
                     }
                     else
@@ -138,6 +163,7 @@ internal static class RunCommand
             return 1;
         }
         using var owned = vcpu;
+        clock.Start();
         vcpu.Start();
         VcpuStop? stop = vcpu.Join(timeout);
         if (stop is null)
@@ -155,6 +181,10 @@ internal static class RunCommand
             }
         }
         o.WriteLine($"guest: {stop.Reason}: {stop.Detail}");
+        if (done is { } d)
+        {
+            o.WriteLine($"guest: printed its done line {d.TotalMilliseconds:F2} ms after the vCPU started");
+        }
         return stop.Reason == VcpuStopReason.Halted ? 0 : 1;
     }
 

@@ -12,7 +12,7 @@ internal static class RunJsonGuest
 {
     public static GuestOutcome Outcome(Machine machine, string text, int exitCode)
     {
-        bool ran = machine.Kvm?.RealVm is not null;
+        bool ran = machine.CanRunGuest;
         var serial = new StringBuilder();
         var detail = new StringBuilder();
         string? stop = null;

@@ -3,6 +3,7 @@ using Memspace.Json;
 using Memspace.Kvm;
 using Memspace.Machines;
 using Memspace.Printing;
+using Memspace.Unicorn;
 
 namespace Memspace.Cli.Commands;
 
@@ -36,6 +37,15 @@ internal static class SlotsCommand
             if (source.Firmware(parse) is not null && machine.Kvm!.RealVm is not null)
             {
                 FirmwareRunner.Boot(machine, parse.InvocationConfiguration.Error, source.Timeout(parse), line: null);
+            }
+            if (machine.Unicorn is { } unicorn)
+            {
+                // Unicorn has no KVM slots: its listener's map changes are the counterpart.
+                foreach (string line in parse.GetValue(table) ? unicorn.Mappings.Select(m => m.ToString()) : unicorn.Trace.Select(e => e.ToString()))
+                {
+                    output.WriteLine(line);
+                }
+                return 0;
             }
             KvmAccelerator kvm = machine.Kvm!;
             if (kvm.RealVm is null)

@@ -1,6 +1,7 @@
 using Memspace.Kvm;
 using Memspace.Regions;
 using Memspace.Tracing;
+using Memspace.Unicorn;
 using Memspace.Vcpus;
 
 namespace Memspace.Machines;
@@ -13,6 +14,7 @@ namespace Memspace.Machines;
 /// </summary>
 public abstract class Machine : IDisposable
 {
+    private readonly List<IDisposable> _owned = [];
     private bool _disposed;
 
     /// <summary>Creates the memory system and the two address spaces; <see cref="Create"/> does the rest.</summary>
@@ -65,6 +67,12 @@ public abstract class Machine : IDisposable
     /// <summary>The accelerator (real or simulated KVM), or null with <see cref="MachineAccelerator.None"/>.</summary>
     public KvmAccelerator? Kvm { get; private set; }
 
+    /// <summary>The Unicorn accelerator, with <see cref="MachineAccelerator.Unicorn"/>; null otherwise.</summary>
+    public UnicornAccelerator? Unicorn { get; private set; }
+
+    /// <summary>Whether guests can run on this machine (real KVM or Unicorn).</summary>
+    public bool CanRunGuest => Kvm?.RealVm is not null || Unicorn is not null;
+
     /// <summary>Why KVM is not used although it was asked for if available, or null.</summary>
     public string? KvmUnavailableReason { get; private set; }
 
@@ -99,18 +107,27 @@ public abstract class Machine : IDisposable
     }
 
     /// <summary>
-    /// Creates vCPU <paramref name="index"/> on the real VM, its exits served by <see cref="Memory"/> and
-    /// <see cref="Io"/>, in the x86 reset state (CS base 0xffff0000, IP 0xfff0).
+    /// Creates vCPU <paramref name="index"/> on the real VM (or Unicorn), its exits served by <see cref="Memory"/> and
+    /// <see cref="Io"/>, in the x86 reset state (CS base 0xffff0000, IP 0xfff0; on Unicorn CS base 0xf0000,
+    /// which the "isa-bios" alias makes equivalent).
     /// </summary>
     /// <param name="index">vCPU id.</param>
     /// <exception cref="KvmUnavailableException">The machine has no real KVM VM.</exception>
     public Vcpu CreateVcpu(int index = 0)
     {
-        if (Kvm?.RealVm is not { } vm)
+        Vcpu vcpu;
+        if (Unicorn is { } unicorn)
+        {
+            vcpu = unicorn.CreateVcpu(index, Memory, Io);
+        }
+        else if (Kvm?.RealVm is { } vm)
+        {
+            vcpu = vm.CreateVcpu(index, Memory, Io);
+        }
+        else
         {
             throw new KvmUnavailableException(KvmUnavailableReason ?? "this machine was built without a real KVM VM");
         }
-        Vcpu vcpu = vm.CreateVcpu(index, Memory, Io);
         try
         {
             // The architectural reset state (KVM starts vCPUs there; set it anyway, for a second boot).
@@ -121,8 +138,23 @@ public abstract class Machine : IDisposable
             vcpu.Dispose();
             throw;
         }
+        if (vcpu.Backend is IInterruptibleBackend interruptible)
+        {
+            interruptible.InterruptController = InterruptController;
+        }
         Timeline?.Follow(vcpu);
         return vcpu;
+    }
+
+    /// <summary>The userspace interrupt controller a vCPU without an in-kernel irqchip follows, or null.</summary>
+    protected virtual IInterruptController? InterruptController => null;
+
+    /// <summary>Keeps <paramref name="device"/> to dispose with the machine.</summary>
+    /// <param name="device">A device with host resources (a timer).</param>
+    protected T Own<T>(T device) where T : IDisposable
+    {
+        _owned.Add(device);
+        return device;
     }
 
     /// <summary>System reset: devices with a reset handler put their registers back (QEMU's <c>qemu_system_reset</c>).</summary>
@@ -138,7 +170,12 @@ public abstract class Machine : IDisposable
             return;
         }
         _disposed = true;
+        foreach (IDisposable d in _owned)
+        {
+            d.Dispose();
+        }
         Kvm?.Dispose();
+        Unicorn?.Dispose();
         System.Dispose();
         GC.SuppressFinalize(this);
     }
@@ -196,6 +233,11 @@ public abstract class Machine : IDisposable
             case MachineAccelerator.Kvm:
                 Kvm = KvmAccelerator.Create(System, Memory, Io, KvmOptions());
                 break;
+            case MachineAccelerator.Unicorn:
+                Unicorn = UnicornAccelerator.Create(System, Memory, Io);
+                Timeline?.Follow(Unicorn);
+                Trace(ChainStructure.UnicornMapping, "Unicorn", "uc_open(UC_ARCH_X86, UC_MODE_32); listener \"unicorn-memory\" registered on an empty view, so nothing mapped yet");
+                return;
             case MachineAccelerator.KvmIfAvailable:
                 if (KvmVm.IsAvailable(out string reason, Options.KvmDevicePath))
                 {

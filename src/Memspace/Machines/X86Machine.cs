@@ -82,6 +82,15 @@ public abstract class X86Machine : Machine
     /// <summary>The UART at 0x3f8, or null.</summary>
     public Serial16550? Serial { get; private set; }
 
+    /// <summary>The userspace 8259 pair, on machines whose accelerator has no in-kernel irqchip (Unicorn); else null.</summary>
+    public Pic8259Pair? Pic { get; private set; }
+
+    /// <summary>The userspace 8254 timer driving IRQ 0, with <see cref="Pic"/>; else null.</summary>
+    public Pit8254? Pit { get; private set; }
+
+    /// <inheritdoc/>
+    protected override Vcpus.IInterruptController? InterruptController => Pic;
+
     /// <summary>The demo MMIO device, or null.</summary>
     internal DemoDevice? Demo { get; private set; }
 
@@ -182,7 +191,14 @@ public abstract class X86Machine : Machine
         HostBridge = createHostBridge();
         if (Options.PlatformDevices)
         {
-            Platform = new PcPlatform(this, Options.KernelIrqchip, Options.DebugConsole);
+            // On Unicorn the interrupt controllers and timer are userspace models that deliver interrupts,
+            // under QEMU's TCG names (no in-kernel irqchip).
+            CreateUserspaceIrqchip();
+            Platform = new PcPlatform(this, Options.KernelIrqchip && Unicorn is null, Options.DebugConsole)
+            {
+                MapPicInstead = Pic is { } pic ? pic.MapInto : null,
+                PitInstead = Pit?.Region,
+            };
             createIsaBridge?.Invoke();
             Platform.MapInterruptControllers(SystemMemory, SystemIo);
             Platform.MapBasicDevices(SystemMemory, SystemIo);
@@ -218,9 +234,33 @@ public abstract class X86Machine : Machine
         Platform?.Reset();
     }
 
-    /// <summary>Memspace's devices: the UART at 0x3f8 and the demo device.</summary>
+    /// <summary>On Unicorn: the 8259 pair and the 8254 whose counter 0 drives IRQ 0 (not yet mapped).</summary>
+    private void CreateUserspaceIrqchip()
+    {
+        if (Unicorn is null || Pic is not null)
+        {
+            return;
+        }
+        var pic = new Pic8259Pair(System);
+        Pit8254 pit = Own(new Pit8254(System, () => pic.Pulse(0)));
+        pic.Waker = () => pit.Running;
+        Pic = pic;
+        Pit = pit;
+    }
+
+    /// <summary>
+    /// Memspace's devices: the UART at 0x3f8 and the demo device; on Unicorn also the interrupt
+    /// controller pair and the interval timer in userspace ("pic", "elcr", "pit"), which KVM keeps in
+    /// the kernel.
+    /// </summary>
     protected void AddMemspaceDevices()
     {
+        if (Unicorn is not null && Platform is null)
+        {
+            CreateUserspaceIrqchip();
+            Pic!.MapInto(SystemIo);
+            SystemIo.AddSubregion(0x40, Pit!.Region);
+        }
         if (Options.Serial)
         {
             Serial = new Serial16550(System);

@@ -1,5 +1,6 @@
 using System.Globalization;
 using Memspace.Kvm;
+using Memspace.Unicorn;
 using Memspace.Vcpus;
 
 namespace Memspace.Tracing;
@@ -136,4 +137,24 @@ public sealed record VcpuExitEvent(int Vcpu, VcpuExit Exit, string? AddressSpace
     /// <inheritdoc/>
     public override string Describe()
         => Exit + (AddressSpace is null ? "" : Region is null ? $" [AS \"{AddressSpace}\": unassigned]" : $" [AS \"{AddressSpace}\" -> '{Region}']");
+}
+
+/// <summary>A change of Unicorn's memory map, the counterpart of <see cref="SlotIoctlEvent"/>.</summary>
+/// <param name="Change">The call as Memspace traces it.</param>
+public sealed record UnicornMapChangeEvent(UnicornMapEvent Change) : AcceleratorMappingEvent
+{
+    /// <inheritdoc/>
+    public override string Call => Change.Call;
+
+    /// <inheritdoc/>
+    public override string Mapping => $"'{Change.Region}' at 0x{Change.Gpa:x}";
+
+    /// <inheritdoc/>
+    public override ulong Start => Change.Gpa;
+
+    /// <inheritdoc/>
+    public override ulong Size => Change.Call == "uc_mem_unmap" ? 0 : Change.Size;
+
+    /// <inheritdoc/>
+    public override string Describe() => Change.ToString();
 }

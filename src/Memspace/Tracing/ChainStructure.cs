@@ -36,6 +36,9 @@ public enum ChainStructure
     /// <summary>A vCPU exit served by the address spaces (<c>KVM_EXIT_IO</c>, <c>KVM_EXIT_MMIO</c>, ...).</summary>
     VcpuExit,
 
+    /// <summary>Unicorn's memory map changed (<c>uc_mem_map_ptr</c>, <c>uc_mmio_map</c>, <c>uc_mem_unmap</c>).</summary>
+    UnicornMapping,
+
     /// <summary>A guest-visible device register changed the topology (PAM, SMRAM, PCIEXBAR).</summary>
     Device,
 }

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using Memspace.Kvm;
 using Memspace.Ram;
+using Memspace.Unicorn;
 using Memspace.Vcpus;
 
 namespace Memspace.Tracing;
@@ -101,6 +102,14 @@ public sealed class ChainTimeline
             Record(ChainStructure.KvmUserspaceMemoryRegion, "KVM", new SlotIoctlEvent(e));
             Record(ChainStructure.KVMSlot, "KVM", new SlotEvent(e.Slot, e.Gpa, e.Size, e.Flags));
         };
+    }
+
+    /// <summary>Follows the changes of a Unicorn accelerator's memory map.</summary>
+    /// <param name="unicorn">The accelerator.</param>
+    public void Follow(UnicornAccelerator unicorn)
+    {
+        ArgumentNullException.ThrowIfNull(unicorn);
+        unicorn.MapChanged += e => Record(ChainStructure.UnicornMapping, "Unicorn", new UnicornMapChangeEvent(e));
     }
 
     /// <summary>Follows a vCPU's exits.</summary>

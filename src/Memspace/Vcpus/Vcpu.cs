@@ -32,6 +32,10 @@ public sealed class Vcpu : IDisposable
         _backend = backend;
         Memory = memory;
         Io = io;
+        if (backend is IInlineExitBackend inline)
+        {
+            inline.SetExitHandler(ServeInline);
+        }
     }
 
     /// <summary>vCPU id.</summary>
@@ -94,6 +98,14 @@ public sealed class Vcpu : IDisposable
         PendingExit pending = _backend.Run();
         VcpuExit exit = ExitServer.Serve(pending, Memory, Io);
         MemspaceEventSource.Log.VcpuExit();
+        Exited?.Invoke(exit);
+        return exit;
+    }
+
+    /// <summary>Serves an exit an <see cref="IInlineExitBackend"/> reports from inside its run, like one <see cref="RunOnce"/> serves.</summary>
+    private VcpuExit ServeInline(in PendingExit pending)
+    {
+        VcpuExit exit = ExitServer.Serve(pending, Memory, Io);
         Exited?.Invoke(exit);
         return exit;
     }

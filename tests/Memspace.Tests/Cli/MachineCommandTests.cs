@@ -119,7 +119,7 @@ public partial class MachineCommandTests
     public void RunWithoutKvmDoesEverythingButTheGuestAndSaysWhy()
     {
         // A device that does not exist stands for a host without KVM, so this runs on every host.
-        var (code, stdout, stderr) = CliProcess.Run("run", "--kvm-device", "/nonexistent/kvm");
+        var (code, stdout, stderr) = CliProcess.Run("run", "--accel", "kvm", "--kvm-device", "/nonexistent/kvm");
         Assert.True(code == 0, stderr);
         Assert.StartsWith("== q35 (Standard PC (Q35 + ICH9, 2009)), 512M RAM, on a SIMULATED KVM VM", stdout, StringComparison.Ordinal);
         Assert.Contains("guest: not run: /nonexistent/kvm does not exist", stdout, StringComparison.Ordinal);
@@ -151,7 +151,7 @@ public partial class MachineCommandTests
         int events = int.Parse(header.Groups[1].Value, CultureInfo.InvariantCulture);
         Assert.True(int.Parse(header.Groups[2].Value, CultureInfo.InvariantCulture) * 2 < events);
         Assert.Contains("memory_region_set_enabled 'pam-pci' on (x13)", stdout, StringComparison.Ordinal);
-        var (fullCode, full, _) = CliProcess.Run("run", "--kvm-device", "/nonexistent/kvm", "--timeline");
+        var (fullCode, full, _) = CliProcess.Run("run", "--accel", "kvm", "--kvm-device", "/nonexistent/kvm", "--timeline");
         Assert.Equal(0, fullCode);
         string timeline = full[full.IndexOf("== Timeline", StringComparison.Ordinal)..];
         string[] lines = timeline.Split('\n', StringSplitOptions.RemoveEmptyEntries);
@@ -161,13 +161,14 @@ public partial class MachineCommandTests
         Assert.True(full.Split('\n').Length > stdout.Split('\n').Length + events / 2);
     }
 
-    [Fact]
-    public void RunBootsTheGuestOnKvm()
+    [Theory]
+    [MemberData(nameof(KvmGuest.Accelerators), MemberType = typeof(KvmGuest))]
+    public void RunBootsTheGuest(string accelerator)
     {
-        KvmGuest.RequireKvm();
-        var (code, stdout, stderr) = CliProcess.Run("run", "--timeout", "100");
+        KvmGuest.Require(accelerator);
+        var (code, stdout, stderr) = CliProcess.Run("run", "--accel", accelerator, "--timeout", "100");
         Assert.True(code == 0, stdout + stderr);
-        Assert.Contains("on KVM (/dev/kvm)", stdout, StringComparison.Ordinal);
+        Assert.Contains(accelerator == "kvm" ? "on KVM (/dev/kvm)" : "on Unicorn (libunicorn2", stdout, StringComparison.Ordinal);
         Assert.Contains("guest| memspace-demo: RAM ok", stdout, StringComparison.Ordinal);
         Assert.Contains("guest| memspace-demo: ROM write ignored, pc.bios still holds 0x4d454d53", stdout, StringComparison.Ordinal);
         Assert.Contains("guest| memspace-demo: MMIO demo device id 0x4350534d", stdout, StringComparison.Ordinal);
@@ -176,15 +177,19 @@ public partial class MachineCommandTests
         Assert.Contains("guest| memspace-demo: PAM shadowed the BIOS at 0xf0000 read-only, write ignored, holds 0x4d454d53", stdout, StringComparison.Ordinal);
         Assert.Contains("guest| memspace-demo: done", stdout, StringComparison.Ordinal);
         Assert.Contains("guest: Halted", stdout, StringComparison.Ordinal);
-        // The timeline has the exits and the slot ioctls the guest's PAM writes caused while it ran.
+        // The timeline has the exits and the map changes the guest's PAM writes caused while it ran.
         Assert.Contains("KVM_EXIT_MMIO read 0xfe000000 len 4 data 0x4350534d", stdout, StringComparison.Ordinal);
         Assert.Matches(@"KVM_EXIT_IO out port 0x3f8 x\d+ \[AS ""I/O"" -> 'serial'\]: ""memspace-demo: protected mode", stdout);
         string afterPam = stdout[stdout.IndexOf("PAM register 0x90 = 0x30", StringComparison.Ordinal)..];
-        Assert.Contains("kvm_set_user_memory", afterPam, StringComparison.Ordinal);
-        // The summary names the guest's PAM writes as the exits that changed slots.
-        string summary = stdout[stdout.IndexOf("== Summary", StringComparison.Ordinal)..stdout.IndexOf("== Region tree", StringComparison.Ordinal)];
-        Assert.Matches(@"  - Guest exits: \d+ \(.*\); [1-9]\d* of them changed slots:", summary);
-        Assert.Matches(@"    event #\d+ KVM_EXIT_IO out port 0xcfc size 1 data 0x30 .* => mch: PAM register 0x90 = 0x30: .* => [1-9]\d* KVM_SET_USER_MEMORY_REGION call", summary);
-        Assert.Matches(@"[1-9]\d* by the guest\.", summary);
+        Assert.Contains(accelerator == "kvm" ? "kvm_set_user_memory" : "uc_mem_map_ptr gpa=0xf0000 size=0x10000 perms=0x7", afterPam, StringComparison.Ordinal);
+        Assert.Contains(accelerator == "kvm" ? "== KVM slots" : "== Unicorn memory map", stdout, StringComparison.Ordinal);
+        if (accelerator == "kvm")
+        {
+            // The summary names the guest's PAM writes as the exits that changed slots.
+            string summary = stdout[stdout.IndexOf("== Summary", StringComparison.Ordinal)..stdout.IndexOf("== Region tree", StringComparison.Ordinal)];
+            Assert.Matches(@"  - Guest exits: \d+ \(.*\); [1-9]\d* of them changed slots:", summary);
+            Assert.Matches(@"    event #\d+ KVM_EXIT_IO out port 0xcfc size 1 data 0x30 .* => mch: PAM register 0x90 = 0x30: .* => [1-9]\d* KVM_SET_USER_MEMORY_REGION call", summary);
+            Assert.Matches(@"[1-9]\d* by the guest\.", summary);
+        }
     }
 }

@@ -91,7 +91,7 @@ public class JsonOutputTests
     [Fact]
     public void RunGivesTheStructuresAndTypedEvents()
     {
-        JsonElement doc = Run("run", "--json", "--timeout", "30");
+        JsonElement doc = Run("run", "--accel", "kvm", "--json", "--timeout", "30");
         Assert.Equal("q35", doc.GetProperty("machine").GetString());
         JsonElement[] events = doc.GetProperty("events").EnumerateArray().ToArray();
         Assert.Equal(Enumerable.Range(1, events.Length).Select(i => (long)i), events.Select(e => e.GetProperty("sequence").GetInt64()));

@@ -8,8 +8,9 @@ using static Iced.Intel.AssemblerRegisters;
 namespace Memspace.Tests.Kvm;
 
 /// <summary>
-/// Guests on real KVM (skipped, with the reason, without <c>/dev/kvm</c>). Under PVM, code at CPL0 runs
-/// in KVM's instruction emulator, so the guests are a handful of simple instructions.
+/// Guests on real KVM and on Unicorn (each skipped, with the reason, where it cannot be used): the same
+/// guests and the same checks on both accelerators. Under PVM, code at CPL0 runs in KVM's instruction
+/// emulator, so the guests are a handful of simple instructions.
 /// </summary>
 [Collection(nameof(KvmLive))]
 public class KvmLiveTests
@@ -17,11 +18,12 @@ public class KvmLiveTests
     private static readonly MemTxAttrs U = MemTxAttrs.UnspecifiedAttrs;
     private static readonly TimeSpan Timeout = TimeSpan.FromMinutes(1);
 
-    [Fact]
-    public void RealModeGuestUsesRamPortsAndMmio()
+    [Theory]
+    [MemberData(nameof(KvmGuest.Accelerators), MemberType = typeof(KvmGuest))]
+    public void RealModeGuestUsesRamPortsAndMmio(string accelerator)
     {
-        KvmGuest.RequireKvm();
-        using var g = new KvmGuest();
+        KvmGuest.Require(accelerator);
+        using var g = new KvmGuest(accelerator);
         var (serialOps, serial) = KvmGuest.Recorder();
         var (debugOps, debug) = KvmGuest.Recorder();
         var (devOps, dev) = KvmGuest.Recorder(read: (a, _) => 0x4321 + a);
@@ -51,11 +53,12 @@ public class KvmLiveTests
         Assert.Equal(["w@10/2=5678", "r@20/2=4341"], dev);
     }
 
-    [Fact]
-    public void RomReadsWorkAndRomWritesAreDropped()
+    [Theory]
+    [MemberData(nameof(KvmGuest.Accelerators), MemberType = typeof(KvmGuest))]
+    public void RomReadsWorkAndRomWritesAreDropped(string accelerator)
     {
-        KvmGuest.RequireKvm();
-        using var g = new KvmGuest();
+        KvmGuest.Require(accelerator);
+        using var g = new KvmGuest(accelerator);
         var (portOps, port) = KvmGuest.Recorder();
         g.IoRoot.AddSubregion(0x80, MemoryRegion.CreateIo(g.System, "debug", 1, portOps));
         MemoryRegion rom = MemoryRegion.CreateRom(g.System, "rom", 0x1000);
@@ -74,14 +77,22 @@ public class KvmLiveTests
         });
         Assert.Equal(VcpuStopReason.Halted, g.Vcpu.Run().Reason);
         Assert.Equal(["w@0/1=5a", "w@0/1=5a"], port);
-        Assert.Contains(g.Kvm.Trace, e => e.Gpa == 0xe0000 && e.Flags == 2 && e.Size == 0x1000);
+        if (g.Kvm is { } kvm)
+        {
+            Assert.Contains(kvm.Trace, e => e.Gpa == 0xe0000 && e.Flags == 2 && e.Size == 0x1000);
+        }
+        else
+        {
+            Assert.Contains(g.Unicorn!.Trace, e => e.Call == "uc_mem_map_ptr" && e.Gpa == 0xe0000 && e.Perms == 5 && e.Size == 0x1000);
+        }
     }
 
-    [Fact]
-    public void RegionMovedWhilePausedIsUsedAfterResume()
+    [Theory]
+    [MemberData(nameof(KvmGuest.Accelerators), MemberType = typeof(KvmGuest))]
+    public void RegionMovedWhilePausedIsUsedAfterResume(string accelerator)
     {
-        KvmGuest.RequireKvm();
-        using var g = new KvmGuest();
+        KvmGuest.Require(accelerator);
+        using var g = new KvmGuest(accelerator);
         using var sawB = new ManualResetEventSlim();
         var seen = new List<byte>();
         using var sawA = new ManualResetEventSlim();
@@ -137,11 +148,92 @@ public class KvmLiveTests
         }
     }
 
-    [Fact]
-    public void DirtyLogReportsExactlyThePagesTheGuestWrote()
+    [Theory]
+    [MemberData(nameof(KvmGuest.Accelerators), MemberType = typeof(KvmGuest))]
+    public void CpuidLeafOneReportsFpuTscTheHypervisorAndTheApicId(string accelerator)
     {
-        KvmGuest.RequireKvm();
-        using var g = new KvmGuest();
+        KvmGuest.Require(accelerator);
+        using var g = new KvmGuest(accelerator);
+        var (portOps, port) = KvmGuest.Recorder();
+        g.IoRoot.AddSubregion(0x80, MemoryRegion.CreateIo(g.System, "debug", 4, portOps));
+        g.LoadRealMode(0x1000, a =>
+        {
+            a.mov(eax, 1);
+            a.cpuid();
+            a.mov(eax, ecx);
+            a.@out(0x80, eax);
+            a.mov(eax, edx);
+            a.@out(0x80, eax);
+            a.mov(eax, ebx);
+            a.@out(0x80, eax);
+            a.hlt();
+        });
+        Assert.Equal(VcpuStopReason.Halted, g.Vcpu.Run().Reason);
+        uint[] values = [.. port.Select(l => Convert.ToUInt32(l.Split('=')[1], 16))];
+        Assert.Equal(3, values.Length);
+        Assert.True((values[0] & (1u << 31)) != 0, "hypervisor bit");
+        Assert.Equal(0x11u, values[1] & 0x11u);                  // FPU, TSC
+        Assert.Equal(0u, values[2] >> 24);                       // APIC id of vCPU 0
+    }
+
+    [Theory]
+    [MemberData(nameof(KvmGuest.Accelerators), MemberType = typeof(KvmGuest))]
+    public void FrequentPausesNeitherLoseNorRepeatGuestSideEffects(string accelerator)
+    {
+        KvmGuest.Require(accelerator);
+        using var g = new KvmGuest(accelerator);
+        var seen = new List<uint>();
+        g.IoRoot.AddSubregion(0x80, MemoryRegion.CreateIo(g.System, "counter", 4, new MemoryRegionOps
+        {
+            Read = (_, _) => 0,
+            Write = (_, v, _) =>
+            {
+                lock (seen)
+                {
+                    seen.Add((uint)v);
+                }
+            },
+            Valid = new ValidAccess { MaxAccessSize = 4 },
+            Impl = new ImplAccess { MaxAccessSize = 4 },
+        }));
+        // Each round adds 1 to a counter in RAM and reports it: a repeated or lost instruction shows as a gap or a repeat.
+        g.LoadRealMode(0x1000, a =>
+        {
+            Label loop = a.CreateLabel();
+            a.Label(ref loop);
+            a.inc(__dword_ptr[0x600]);
+            a.mov(eax, __dword_ptr[0x600]);
+            a.@out(0x80, eax);
+            a.jmp(loop);
+        });
+        g.Vcpu.Start();
+        for (int i = 0; i < 300; i++)
+        {
+            Assert.True(g.Vcpu.Pause(Timeout));
+            g.Vcpu.Resume();
+            Thread.SpinWait(2000);
+        }
+        g.Vcpu.Stop();
+        Assert.Equal(VcpuStopReason.Stopped, g.Vcpu.Join(Timeout)!.Reason);
+        uint[] values;
+        lock (seen)
+        {
+            values = [.. seen];
+        }
+        Assert.True(values.Length > 0);
+        for (int i = 0; i < values.Length; i++)
+        {
+            Assert.True(values[i] == (uint)i + 1, $"report {i} is {values[i]}, expected {i + 1}");
+        }
+        Assert.Equal(values[^1], g.Memory.LoadU32Le(0x600, out _, U));
+    }
+
+    [Theory]
+    [MemberData(nameof(KvmGuest.Accelerators), MemberType = typeof(KvmGuest))]
+    public void DirtyLogReportsExactlyThePagesTheGuestWrote(string accelerator)
+    {
+        KvmGuest.Require(accelerator);
+        using var g = new KvmGuest(accelerator);
         MemoryRegion vram = MemoryRegion.CreateRam(g.System, "vram", 0x10000);
         vram.SetLog(true, DirtyMemoryClient.Vga);
         g.Root.AddSubregion(0x40000, vram, 1);
@@ -161,11 +253,16 @@ public class KvmLiveTests
         Assert.Equal([1, 5], dirty);
     }
 
-    [Fact]
-    public void LongModeGuestWritesRamAndPorts()
+    [Theory]
+    [MemberData(nameof(KvmGuest.Accelerators), MemberType = typeof(KvmGuest))]
+    public void LongModeGuestWritesRamAndPorts(string accelerator)
     {
-        KvmGuest.RequireKvm();
-        using var g = new KvmGuest();
+        KvmGuest.Require(accelerator);
+        if (accelerator == "unicorn")
+        {
+            Assert.Skip("Unicorn's 32-bit x86 API cannot load a long-mode state from outside the guest (UnicornVcpu refuses it with UnicornException)");
+        }
+        using var g = new KvmGuest(accelerator);
         var (portOps, port) = KvmGuest.Recorder();
         g.IoRoot.AddSubregion(0x80, MemoryRegion.CreateIo(g.System, "debug", 4, portOps));
         // Identity-map the first 2 MiB with one large page: PML4 at 0x10000, PDPT at 0x11000, PD at 0x12000.
@@ -218,7 +315,7 @@ public class KvmLiveTests
             return [.. kvm.Trace.Select(e => $"Slot#{e.Slot} flags=0x{e.Flags:x} gpa=0x{e.Gpa:x} size=0x{e.Size:x} ret={e.Ret}")];
         }
         using var g = new KvmGuest();
-        int before = g.Kvm.Trace.Count;
+        int before = g.Kvm!.Trace.Count;
         string[] real = Script(g.Kvm, g.System, g.Root)[before..];
         var s = new MemorySystem();
         MemoryRegion root = MemoryRegion.CreateContainer(s, "system", MemoryRegion.Size2To64);

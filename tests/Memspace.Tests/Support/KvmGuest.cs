@@ -1,28 +1,54 @@
 using Iced.Intel;
 using Memspace.Kvm;
 using Memspace.Regions;
+using Memspace.Unicorn;
 
 namespace Memspace.Tests.Support;
 
 /// <summary>
-/// A small machine on real KVM for tests: the accelerator is attached before any RAM exists (as
-/// QEMU does), then 1 MiB of RAM at 0 and an I/O space whose unassigned ports read all ones.
-/// Guests are assembled with Iced. Tests call <see cref="RequireKvm"/> first, which reports them
-/// skipped, with the reason, where <c>/dev/kvm</c> is missing.
+/// A small machine on a live accelerator for tests (real KVM or Unicorn): the accelerator is attached
+/// before any RAM exists (as QEMU does), then 1 MiB of RAM at 0 and an I/O space whose unassigned
+/// ports read all ones. Guests are assembled with Iced. Tests call <see cref="Require"/> (or
+/// <see cref="RequireKvm"/>) first, which reports them skipped, with the reason, where the accelerator
+/// cannot be used.
 /// </summary>
 internal sealed class KvmGuest : IDisposable
 {
-    public KvmGuest()
+    /// <summary>The accelerators live tests run on, as theory data.</summary>
+    public static TheoryData<string> Accelerators => new("kvm", "unicorn");
+
+    public KvmGuest(string accelerator = "kvm")
     {
         System = new MemorySystem();
         Root = MemoryRegion.CreateContainer(System, "system", MemoryRegion.Size2To64);
         IoRoot = MemoryRegion.CreateIo(System, "io", 0x10000, new MemoryRegionOps { Read = (_, _) => ulong.MaxValue, Write = (_, _, _) => { } });
         Memory = System.CreateAddressSpace(Root, "memory");
         Io = System.CreateAddressSpace(IoRoot, "I/O");
-        Kvm = KvmAccelerator.Create(System, Memory, Io);
+        if (accelerator == "unicorn")
+        {
+            Unicorn = UnicornAccelerator.Create(System, Memory, Io);
+        }
+        else
+        {
+            Kvm = KvmAccelerator.Create(System, Memory, Io);
+        }
         Ram = MemoryRegion.CreateRam(System, "ram", 1 << 20);
         Root.AddSubregion(0, Ram);
-        Vcpu = Kvm.RealVm!.CreateVcpu(0, Memory, Io);
+        Vcpu = Unicorn is { } u ? u.CreateVcpu(0, Memory, Io) : Kvm!.RealVm!.CreateVcpu(0, Memory, Io);
+    }
+
+    /// <summary>Reports the test skipped, with the reason, unless <paramref name="accelerator"/> ("kvm" or "unicorn") can run guests here.</summary>
+    public static void Require(string accelerator)
+    {
+        if (accelerator == "unicorn")
+        {
+            if (!UnicornAccelerator.IsAvailable(out string reason))
+            {
+                Assert.Skip("needs Unicorn: " + reason);
+            }
+            return;
+        }
+        RequireKvm();
     }
 
     public MemorySystem System { get; }
@@ -35,7 +61,9 @@ internal sealed class KvmGuest : IDisposable
 
     public AddressSpace Io { get; }
 
-    public KvmAccelerator Kvm { get; }
+    public KvmAccelerator? Kvm { get; }
+
+    public UnicornAccelerator? Unicorn { get; }
 
     public MemoryRegion Ram { get; }
 
@@ -91,7 +119,8 @@ internal sealed class KvmGuest : IDisposable
     public void Dispose()
     {
         Vcpu.Dispose();
-        Kvm.Dispose();
+        Kvm?.Dispose();
+        Unicorn?.Dispose();
         System.Dispose();
     }
 }

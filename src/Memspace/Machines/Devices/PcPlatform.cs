@@ -40,6 +40,15 @@ public sealed class PcPlatform
         Rtc.SetMemorySize(machine.BelowFourGiB, machine.AboveFourGiB);
     }
 
+    /// <summary>
+    /// Maps an 8259 pair that really delivers interrupts (a vCPU without an in-kernel irqchip, such as
+    /// Unicorn's, needs one) in place of <see cref="PicMaster"/> and <see cref="PicSlave"/>; null maps those.
+    /// </summary>
+    public Action<MemoryRegion>? MapPicInstead { get; init; }
+
+    /// <summary>A timer region mapped at 0x40 in place of <see cref="Pit"/>'s (with <see cref="MapPicInstead"/>); null maps that.</summary>
+    public MemoryRegion? PitInstead { get; init; }
+
     /// <summary>Whether the in-kernel names are used.</summary>
     public bool InKernelIrqchip { get; }
 
@@ -97,8 +106,15 @@ public sealed class PcPlatform
     public void MapInterruptControllers(MemoryRegion system, MemoryRegion io)
     {
         ArgumentNullException.ThrowIfNull(system);
-        PicMaster.Map(io);
-        PicSlave.Map(io);
+        if (MapPicInstead is { } mapPic)
+        {
+            mapPic(io);
+        }
+        else
+        {
+            PicMaster.Map(io);
+            PicSlave.Map(io);
+        }
         system.AddSubregion(ApicMsi.DefaultAddress, ApicMsi.Region, ApicMsi.Priority);
     }
 
@@ -111,7 +127,7 @@ public sealed class PcPlatform
         ArgumentNullException.ThrowIfNull(io);
         system.AddSubregion(Hpet.DefaultAddress, Hpet.Region);
         Rtc.Map(io);
-        io.AddSubregion(0x40, Pit.Region);
+        io.AddSubregion(0x40, PitInstead ?? Pit.Region);
         io.AddSubregion(0x61, Speaker.Region);
         io.AddSubregion(0x80, Port80.Region);
         io.AddSubregion(0xf0, PortF0.Region);
