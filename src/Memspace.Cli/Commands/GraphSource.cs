@@ -33,12 +33,19 @@ internal sealed class GraphSource
         DefaultValueFactory = _ => "/dev/kvm",
     };
 
+    private readonly Option<int> _kvmAddressSpaces = new("--simulated-kvm-address-spaces")
+    {
+        Description = "Address spaces the simulated KVM VM offers (2: normal and SMM; 1: a KVM without SMM). For testing.",
+        DefaultValueFactory = _ => 2,
+        Hidden = true,
+    };
+
     private readonly Option<bool> _fullRender = new("--full-render")
     {
         Description = "Render every view from the whole region graph at every commit, as QEMU does, instead of incrementally (for comparison).",
     };
 
-    private readonly Option<FileInfo?> _import = new("--import")
+    private readonly Option<string?> _import = new("--import")
     {
         Description = "Load the graph from a QEMU 7.2 'info mtree -D' dump instead of the built-in example.",
     };
@@ -70,11 +77,15 @@ internal sealed class GraphSource
         command.Options.Add(_memory);
         command.Options.Add(_noSmm);
         command.Options.Add(_kvmDevice);
+        command.Options.Add(_kvmAddressSpaces);
         command.Options.Add(_fullRender);
     }
 
     /// <summary>The --import option (for commands that name the dump).</summary>
-    public Option<FileInfo?> ImportOption => _import;
+    public Option<string?> ImportOption => _import;
+
+    /// <summary>Whether <paramref name="option"/> was written on the command line (not just defaulted).</summary>
+    private static bool Given(ParseResult parse, Option option) => parse.GetResult(option) is { Implicit: false };
 
     /// <summary>The machine name given, or null.</summary>
     public string? MachineName(ParseResult parse) => parse.GetValue(_machine);
@@ -89,31 +100,29 @@ internal sealed class GraphSource
         command.Options.Add(_empty);
     }
 
-    /// <summary>Builds the machine named by --machine, or writes why not to standard error and returns null.</summary>
+    /// <summary>Builds the machine named by --machine (or <paramref name="defaultMachine"/>); throws a <see cref="CliError"/> when it cannot.</summary>
     /// <param name="parse">The command line.</param>
     /// <param name="accelerator">Where slot ioctls go.</param>
     /// <param name="timeline">Receives the chain of events while the machine is built, or null.</param>
     /// <param name="firmware">Firmware image, or null for the machine's default.</param>
     /// <param name="defaultMachine">Machine to build when --machine is absent, or null to require it.</param>
-    public Machine? LoadMachine(ParseResult parse, MachineAccelerator accelerator, Tracing.ChainTimeline? timeline = null, byte[]? firmware = null, string? defaultMachine = null)
+    public Machine LoadMachine(ParseResult parse, MachineAccelerator accelerator, Tracing.ChainTimeline? timeline = null, byte[]? firmware = null, string? defaultMachine = null)
     {
-        TextWriter error = parse.InvocationConfiguration.Error;
-        string? name = parse.GetValue(_machine) ?? defaultMachine;
-        if (name is null)
-        {
-            error.WriteLine($"memspace: --machine is required ({string.Join(", ", Machine.Names)})");
-            return null;
-        }
+        string name = parse.GetValue(_machine) ?? defaultMachine
+            ?? throw CliError.Input($"--machine is required ({string.Join(", ", Machine.Names)})");
         if (!Machine.Names.Contains(name))
         {
-            error.WriteLine($"memspace: unknown machine '{name}'; Memspace builds {string.Join(", ", Machine.Names)}");
-            return null;
+            throw CliError.Input($"unknown machine '{name}'; Memspace builds {string.Join(", ", Machine.Names)}");
         }
         string sizeText = parse.GetValue(_memory) ?? "512M";
         if (!RamSize.TryParse(sizeText, out ulong size, out string? why))
         {
-            error.WriteLine($"memspace: bad -m size: {why}");
-            return null;
+            throw CliError.Input($"bad -m size: {why}");
+        }
+        int spaces = parse.GetValue(_kvmAddressSpaces);
+        if (spaces is < 1 or > 2)
+        {
+            throw CliError.Input($"bad --simulated-kvm-address-spaces {spaces}: 1 or 2");
         }
         try
         {
@@ -125,35 +134,49 @@ internal sealed class GraphSource
                 Timeline = timeline,
                 Firmware = firmware,
                 KvmDevicePath = parse.GetValue(_kvmDevice)!,
+                SimulatedKvmAddressSpaces = spaces,
                 MemoryOptions = parse.GetValue(_fullRender) ? new MemorySystemOptions { IncrementalRendering = false } : null,
             });
         }
         catch (MachineConfigurationException e) when (e.Option == nameof(MachineOptions.RamSize))
         {
-            error.WriteLine($"memspace: bad -m size: '{sizeText}': {e.Message}");
-            return null;
+            throw CliError.Input($"bad -m size: '{sizeText}': {e.Message}");
         }
         catch (Exception e) when (e is ArgumentException or Core.MemspaceException)
         {
-            error.WriteLine($"memspace: cannot build machine '{name}': {e.Message}");
-            return null;
+            throw CliError.Runtime($"cannot build machine '{name}': {e.Message}");
         }
     }
 
-    /// <summary>Builds the graph, or writes why not to standard error and returns null.</summary>
-    public LoadedGraph? Load(ParseResult parse)
+    /// <summary>Builds the graph; throws a <see cref="CliError"/> when it cannot, or when options that do not apply were given.</summary>
+    public LoadedGraph Load(ParseResult parse)
     {
+        Option[] importOnly = [_terminating, _container, _readOnly, _empty];
+        Option[] machineOnly = [_memory, _noSmm, _kvmDevice, _kvmAddressSpaces, _fullRender];
         if (parse.GetValue(_machine) is not null)
         {
-            if (parse.GetValue(_import) is not null)
+            if (Given(parse, _import))
             {
-                parse.InvocationConfiguration.Error.WriteLine("memspace: use either --machine or --import, not both");
-                return null;
+                throw CliError.Input("use either --machine or --import, not both");
             }
-            return LoadMachine(parse, MachineAccelerator.Simulated) is { } m ? new LoadedGraph(m.System, m) : null;
+            if (importOnly.FirstOrDefault(o => Given(parse, o)) is { } stray)
+            {
+                throw CliError.Input($"{stray.Name} applies to --import, not to --machine");
+            }
+            Machine m = LoadMachine(parse, MachineAccelerator.Simulated);
+            return new LoadedGraph(m.System, m);
+        }
+        if (machineOnly.FirstOrDefault(o => Given(parse, o)) is { } machineOption)
+        {
+            throw CliError.Input($"{machineOption.Name} applies only with --machine");
         }
         if (parse.GetValue(_import) is not { } file)
         {
+            if (importOnly.FirstOrDefault(o => Given(parse, o)) is { } importOption)
+            {
+                throw CliError.Input($"{importOption.Name} applies only with --import");
+            }
+            parse.InvocationConfiguration.Error.WriteLine("memspace: no --machine or --import given: this is the built-in example graph");
             return new LoadedGraph(ExampleGraph.Build(), null);
         }
         var options = new MtreeImportOptions
@@ -163,15 +186,51 @@ internal sealed class GraphSource
             ReadOnly = Set(parse.GetValue(_readOnly)),
             Empty = Set(parse.GetValue(_empty)),
         };
+        MemorySystem system = MtreeImporter.ImportFile(file.ToString(), options);
         try
         {
-            return new LoadedGraph(MtreeImporter.ImportFile(file.FullName, options), null);
+            HashSet<string> names = RegionNames(system);
+            foreach ((Option option, IReadOnlySet<string> given) in new (Option, IReadOnlySet<string>)[]
+                     { (_terminating, options.Terminating), (_container, options.Containers), (_readOnly, options.ReadOnly), (_empty, options.Empty) })
+            {
+                if (given.FirstOrDefault(n => !names.Contains(n)) is { } unknown)
+                {
+                    throw CliError.Input($"{option.Name} '{unknown}' matches no region in {file}");
+                }
+            }
         }
-        catch (Exception e) when (e is MtreeImportException or IOException or UnauthorizedAccessException)
+        catch
         {
-            parse.InvocationConfiguration.Error.WriteLine($"memspace: cannot import '{file}': {e.Message}");
-            return null;
+            system.Dispose();
+            throw;
         }
+        return new LoadedGraph(system, null);
+    }
+
+    /// <summary>The names of every region reachable from an address space (iteratively).</summary>
+    private static HashSet<string> RegionNames(MemorySystem system)
+    {
+        var names = new HashSet<string>(StringComparer.Ordinal);
+        var seen = new HashSet<Regions.MemoryRegion>(ReferenceEqualityComparer.Instance);
+        var stack = new Stack<Regions.MemoryRegion>(system.AddressSpaces.Select(s => s.Root));
+        while (stack.Count > 0)
+        {
+            Regions.MemoryRegion mr = stack.Pop();
+            if (!seen.Add(mr))
+            {
+                continue;
+            }
+            names.Add(mr.Name);
+            if (mr.AliasTarget is { } target)
+            {
+                stack.Push(target);
+            }
+            foreach (Regions.MemoryRegion sub in mr.Subregions)
+            {
+                stack.Push(sub);
+            }
+        }
+        return names;
     }
 
     private static HashSet<string> Set(string[]? names) => new(names ?? [], StringComparer.Ordinal);

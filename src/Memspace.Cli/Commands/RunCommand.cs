@@ -23,6 +23,9 @@ internal static class RunCommand
     /// <summary>The machine <c>memspace run</c> builds without --machine.</summary>
     private const string DefaultMachine = "q35";
 
+    /// <summary>Longest --timeout accepted: one day.</summary>
+    private const double MaxTimeoutSeconds = 86400;
+
     public static Command Create()
     {
         var firmware = new Option<FileInfo?>("--firmware") { Description = "Boot this BIOS image instead of the built-in guest (a multiple of 64 KiB, e.g. SeaBIOS's bios-256k.bin)." };
@@ -39,7 +42,11 @@ internal static class RunCommand
         command.SetAction(parse =>
         {
             TextWriter o = parse.InvocationConfiguration.Output;
-            TextWriter error = parse.InvocationConfiguration.Error;
+            double seconds = parse.GetValue(timeout);
+            if (!double.IsFinite(seconds) || seconds <= 0 || seconds > MaxTimeoutSeconds)
+            {
+                throw CliError.Input($"bad --timeout {parse.GetResult(timeout)?.Tokens.FirstOrDefault()?.Value ?? seconds.ToString(System.Globalization.CultureInfo.InvariantCulture)}: give seconds, more than 0 and at most {MaxTimeoutSeconds}");
+            }
             string name = source.MachineName(parse) ?? DefaultMachine;
             byte[] image;
             if (parse.GetValue(firmware) is { } file)
@@ -50,8 +57,7 @@ internal static class RunCommand
                 }
                 catch (Exception e) when (e is IOException or UnauthorizedAccessException)
                 {
-                    error.WriteLine($"memspace: cannot read firmware '{file}': {e.Message}");
-                    return 2;
+                    throw CliError.Input($"cannot read firmware '{file}': {e.Message}");
                 }
             }
             else
@@ -59,21 +65,17 @@ internal static class RunCommand
                 image = DemoFirmware.Build(name == "microvm" ? 64 * 1024 : 256 * 1024);
             }
             var timeline = new ChainTimeline();
-            using Machine? machine = source.LoadMachine(parse, MachineAccelerator.KvmIfAvailable, timeline, image, defaultMachine: DefaultMachine);
-            if (machine is null)
-            {
-                return 2;
-            }
+            using Machine machine = source.LoadMachine(parse, MachineAccelerator.KvmIfAvailable, timeline, image, defaultMachine: DefaultMachine);
             if (parse.GetValue(json))
             {
                 var guestText = new StringWriter();
-                int code = RunGuest(machine, guestText, TimeSpan.FromSeconds(parse.GetValue(timeout)));
-                JsonOption.Write(o, MemspaceJson.Run(machine, timeline.Events, RunJsonGuest.Outcome(machine, guestText.ToString(), code)));
-                return code;
+                string? jsonFailure = RunGuest(machine, guestText, TimeSpan.FromSeconds(seconds));
+                JsonOption.Write(o, MemspaceJson.Run(machine, timeline.Events, RunJsonGuest.Outcome(machine, guestText.ToString(), jsonFailure is null ? 0 : 1)));
+                return jsonFailure is null ? 0 : throw CliError.Runtime(jsonFailure);
             }
             o.WriteLine($"== {machine.Name} ({machine.Description}), {RamSize.Format(machine.Options.RamSize)} RAM, " +
                         (machine.Kvm!.RealVm is null ? "on a SIMULATED KVM VM" : "on KVM (/dev/kvm)"));
-            int status = RunGuest(machine, o, TimeSpan.FromSeconds(parse.GetValue(timeout)));
+            string? failure = RunGuest(machine, o, TimeSpan.FromSeconds(seconds));
             o.WriteLine($"commits: {machine.System.CommitCount} topology commits took {machine.System.CommitTime.TotalMilliseconds:F2} ms in all " +
                         $"({(machine.System.Options.IncrementalRendering ? "incremental rendering" : "full render at every commit")})");
             IReadOnlyList<ChainEvent> events = timeline.Events;
@@ -94,6 +96,10 @@ internal static class RunCommand
             Section(o, "KVM slots (KVMSlot / kvm_userspace_memory_region)",
                 "KVMSlot: what the kvm-memory listeners made of the RAM-backed MemoryRegionSections, each set by a kvm_userspace_memory_region ioctl; as 1 is \"KVM-SMRAM\".");
             KvmSlotTablePrinter.Print(machine.Kvm, o);
+            if (SlotsCommand.NoSmmNote(machine) is { } note)
+            {
+                o.WriteLine($"note: {note}");
+            }
             if (parse.GetValue(full))
             {
                 Section(o, $"Timeline ({events.Count} events)", TimelineNote);
@@ -111,18 +117,19 @@ internal static class RunCommand
                     o.WriteLine(line);
                 }
             }
-            return status;
+            return failure is null ? 0 : throw CliError.Runtime(failure);
         });
         return command;
     }
 
-    private static int RunGuest(Machine machine, TextWriter o, TimeSpan timeout)
+    /// <summary>Runs the guest; returns null when it halted (or KVM is missing), or what went wrong.</summary>
+    private static string? RunGuest(Machine machine, TextWriter o, TimeSpan timeout)
     {
         if (machine.Kvm!.RealVm is null)
         {
             o.WriteLine($"guest: not run: {machine.KvmUnavailableReason ?? "no KVM VM"}.");
             o.WriteLine("       Everything else below is real: the board, the RAM blocks in host memory, and the slot ioctls a simulated VM checked and recorded.");
-            return 0;
+            return null;
         }
         var x86 = (X86Machine)machine;
         var line = new StringBuilder();
@@ -152,7 +159,7 @@ internal static class RunCommand
         catch (MemspaceException e)
         {
             o.WriteLine($"guest: could not create the vCPU: {e.Message}");
-            return 1;
+            return $"could not create the vCPU: {e.Message}";
         }
         using var owned = vcpu;
         vcpu.Start();
@@ -162,7 +169,7 @@ internal static class RunCommand
             vcpu.Stop();
             stop = vcpu.Join(TimeSpan.FromSeconds(10));
             o.WriteLine($"guest: stopped after {timeout.TotalSeconds:0} s without halting");
-            return 1;
+            return $"the guest did not halt within {timeout.TotalSeconds:0} s";
         }
         lock (line)
         {
@@ -172,7 +179,7 @@ internal static class RunCommand
             }
         }
         o.WriteLine($"guest: {stop.Reason}: {stop.Detail}");
-        return stop.Reason == VcpuStopReason.Halted ? 0 : 1;
+        return stop.Reason == VcpuStopReason.Halted ? null : $"the guest stopped: {stop.Reason}: {stop.Detail}";
     }
 
     private const string TimelineNote =

@@ -184,7 +184,7 @@ public abstract class Machine : IDisposable
             case MachineAccelerator.None:
                 return;
             case MachineAccelerator.Simulated:
-                Kvm = KvmAccelerator.Attach(System, new SimulatedKvmVm(), Memory, Io);
+                Kvm = KvmAccelerator.Attach(System, new SimulatedKvmVm(addressSpaces: Options.SimulatedKvmAddressSpaces), Memory, Io);
                 break;
             case MachineAccelerator.Kvm:
                 Kvm = KvmAccelerator.Create(System, Memory, Io, new KvmVmOptions { DevicePath = Options.KvmDevicePath });
@@ -197,7 +197,7 @@ public abstract class Machine : IDisposable
                 else
                 {
                     KvmUnavailableReason = reason;
-                    Kvm = KvmAccelerator.Attach(System, new SimulatedKvmVm(), Memory, Io);
+                    Kvm = KvmAccelerator.Attach(System, new SimulatedKvmVm(addressSpaces: Options.SimulatedKvmAddressSpaces), Memory, Io);
                 }
                 break;
             default:
