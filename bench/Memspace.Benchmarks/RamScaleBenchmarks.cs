@@ -10,8 +10,8 @@ namespace Memspace.Benchmarks;
 /// block) placing one more block into a list of N: the whole build of N regions should cost less than
 /// that one placement once N is large.
 /// </summary>
+/// <remarks>Run: <c>dotnet run -c Release --project bench/Memspace.Benchmarks -- --filter '*RamScaleBenchmarks*' --inProcess --launchCount 1 --warmupCount 1 --iterationCount 5</c>.</remarks>
 [MemoryDiagnoser]
-[SimpleJob(launchCount: 1, warmupCount: 1, iterationCount: 5)]
 public class RamScaleBenchmarks
 {
     private (ulong Offset, ulong Length)[] _blocks = [];
