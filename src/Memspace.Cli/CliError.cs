@@ -19,4 +19,13 @@ internal sealed class CliError(int exitCode, string message) : Exception(message
 
     /// <summary>A runtime failure: exit code 1.</summary>
     public static CliError Runtime(string message) => new(Failure, message);
+
+    /// <summary>
+    /// A file the user named cannot be written: a path that cannot be opened there (no such
+    /// directory, no permission) is bad input (2); a write that fails on the way (a full disk) is a
+    /// failure (1).
+    /// </summary>
+    public static CliError Output(string path, Exception e)
+        => new(e is DirectoryNotFoundException or UnauthorizedAccessException ? BadInput : Failure,
+               $"cannot write '{path}': {e.Message.Split(" : '")[0]}");
 }

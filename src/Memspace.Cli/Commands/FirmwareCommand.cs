@@ -32,7 +32,7 @@ internal static class FirmwareCommand
             }
             catch (Exception e) when (e is IOException or UnauthorizedAccessException)
             {
-                throw CliError.Runtime($"cannot write '{file}': {e.Message.Split(" : '")[0]}");
+                throw CliError.Output(file.ToString(), e);
             }
             parse.InvocationConfiguration.Output.WriteLine($"wrote {file.FullName} ({bytes / 1024} KiB); try: qemu-system-x86_64 -M q35 -nodefaults -display none -serial stdio -bios {file.Name}");
             return 0;

@@ -40,7 +40,7 @@ internal static class MapCommand
             }
             catch (Exception e) when (e is IOException or UnauthorizedAccessException)
             {
-                throw CliError.Runtime($"cannot write '{file}': {e.Message.Split(" : '")[0]}");
+                throw CliError.Output(file.ToString(), e);
             }
             parse.InvocationConfiguration.Output.WriteLine(
                 $"wrote {file.FullName}: {graph.System.AddressSpaces.Count} address spaces, {graph.System.AddressSpaces.Sum(s => s.CurrentMap.Count)} flat ranges");
