@@ -207,11 +207,23 @@ public sealed class RamList
     /// <summary>Raised after a block leaves the list (<c>qemu_ram_free</c>); its host memory may live on until an RCU grace period ends.</summary>
     public event Action<RamBlock>? BlockRemoved;
 
+    /// <summary>
+    /// The ram_addr space the dirty bitmaps cover at most (16 TiB): their chunks are allocated when a
+    /// block needs them, so a block ending beyond this (an imported dump's 2^63-byte RAM) is refused
+    /// instead of asking for gigabytes of bitmaps.
+    /// </summary>
+    public const ulong MaxRamAddrSpace = 1UL << 44;
+
     internal void Add(RamBlock block)
     {
         lock (_sync)
         {
-            block.Offset = FindRamOffset(block.MaxLength);
+            ulong offset = FindRamOffset(block.MaxLength);
+            if ((UInt128)offset + block.MaxLength > MaxRamAddrSpace)
+            {
+                throw new RamBlockException($"RAMBlock '{(block.IdStr.Length > 0 ? block.IdStr : block.RegionName)}' of 0x{block.MaxLength:x} bytes would end beyond ram_addr 0x{MaxRamAddrSpace:x}, the most the dirty bitmaps cover");
+            }
+            block.Offset = offset;
             Dirty.Extend((ulong)(((UInt128)block.Offset + block.MaxLength) >> Dirty.TargetPageBits));
             block.Sequence = _sequence++;
             _byOffset.Add(block.Offset, block);

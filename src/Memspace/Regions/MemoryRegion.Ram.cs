@@ -105,7 +105,15 @@ public sealed partial class MemoryRegion
                 flags |= RamBlockFlags.Migratable;
             }
             var block = new RamBlock(Name, used, max, flags, memory, options.Resized) { IdStr = idStr };
-            System.RamList.Add(block);
+            try
+            {
+                System.RamList.Add(block);
+            }
+            catch when (ownMemory)
+            {
+                memory!.Dispose();
+                throw;
+            }
             RamBlock = block;
         }
         return this;

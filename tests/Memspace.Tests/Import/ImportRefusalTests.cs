@@ -23,6 +23,7 @@ public class ImportRefusalTests
     [InlineData("address-space: memory\n  ffffffffffffffff-0000000000000000 (prio 0, i/o): system\n\n", 2)]
     [InlineData(Head + "    0000000000001000-0000000000000fff (prio 0, ram): backwards\n\n", 3)]
     [InlineData(Head + "    0000000000000000-ffffffffffffffff (prio 0, ram): huge\n\n", 3)]
+    [InlineData(Head + "    0000000000000000-7fffffffffffffff (prio 0, rom): beyond-the-dirty-bitmaps\n\n", 3)]
     [InlineData(Head + "[DETECTED OVERFLOW!]     0000000000001000-0000000000001fff (prio 0, ram): marked\n\n", 3)]
     [InlineData(Head + "    0000000000001000-0000000000001fff (prio 0, i/o): alias window @target 0000000000002000-0000000000001000\n\nmemory-region: target\n  0000000000000000-000000000000ffff (prio 0, i/o): target\n\n", 3)]
     [InlineData(Head + "    0000000000001000-0000000000001fff (prio 0, i/o): dev\n    0000000000000000-0000000000000fff (prio 0, i/o): before\n\n", 3)]
