@@ -25,25 +25,15 @@ internal static class ExplainCommand
         source.AddTo(command);
         command.SetAction(parse =>
         {
-            TextWriter error = parse.InvocationConfiguration.Error;
             string text = parse.GetValue(address)!;
             if (!TryParseAddress(text, out ulong addr))
             {
-                error.WriteLine($"memspace: bad address '{text}': give 0x-prefixed hex or a decimal number below 2^64");
-                return 2;
+                throw CliError.Input($"bad address '{text}': give 0x-prefixed hex or a decimal number below 2^64");
             }
-            using LoadedGraph? graph = source.Load(parse);
-            if (graph is null)
-            {
-                return 2;
-            }
+            using LoadedGraph graph = source.Load(parse);
             string name = parse.GetValue(space)!;
-            AddressSpace? target = graph.System.AddressSpaces.FirstOrDefault(s => s.Name == name);
-            if (target is null)
-            {
-                error.WriteLine($"memspace: no address space \"{name}\"; there are: {string.Join(", ", graph.System.AddressSpaces.Select(s => $"\"{s.Name}\""))}");
-                return 2;
-            }
+            AddressSpace target = graph.System.AddressSpaces.FirstOrDefault(s => s.Name == name)
+                ?? throw CliError.Input($"no address space \"{name}\"; there are: {string.Join(", ", graph.System.AddressSpaces.Select(s => $"\"{s.Name}\""))}");
             AddressExplanation explanation = AddressExplainer.Explain(target, addr, graph.Machine?.Kvm);
             bool simulated = graph.Machine?.Kvm is { RealVm: null };
             if (parse.GetValue(json))

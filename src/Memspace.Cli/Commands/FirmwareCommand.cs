@@ -16,21 +16,23 @@ internal static class FirmwareCommand
         };
         command.SetAction(parse =>
         {
-            TextWriter error = parse.InvocationConfiguration.Error;
-            if (!Machines.RamSize.TryParse(parse.GetValue(size), out ulong bytes, out string? why) || bytes % 0x10000 != 0 || bytes > (16 << 20))
+            string sizeText = parse.GetValue(size)!;
+            if (!Machines.RamSize.TryParse(sizeText, out ulong bytes, out string? why) || bytes == 0 || bytes % 0x10000 != 0 || bytes > (16 << 20))
             {
-                error.WriteLine($"memspace: bad --size: {why ?? "it must be a multiple of 64K, at most 16M"}");
-                return 2;
+                throw CliError.Input($"bad --size '{sizeText}': {why ?? "it must be a non-zero multiple of 64K, at most 16M"}");
             }
             FileInfo file = parse.GetValue(output)!;
+            if (Directory.Exists(file.FullName))
+            {
+                throw CliError.Input($"cannot write '{file}': it is a directory");
+            }
             try
             {
                 File.WriteAllBytes(file.FullName, DemoFirmware.Build((int)bytes));
             }
             catch (Exception e) when (e is IOException or UnauthorizedAccessException)
             {
-                error.WriteLine($"memspace: cannot write '{file}': {e.Message}");
-                return 1;
+                throw CliError.Output(file.ToString(), e);
             }
             parse.InvocationConfiguration.Output.WriteLine($"wrote {file.FullName} ({bytes / 1024} KiB); try: qemu-system-x86_64 -M q35 -nodefaults -display none -serial stdio -bios {file.Name}");
             return 0;

@@ -40,6 +40,13 @@ internal sealed class GraphSource
         Description = "Accelerator: kvm (/dev/kvm, else a simulated VM), unicorn (libunicorn2, QEMU's TCG as a library), or auto (KVM if /dev/kvm works, else Unicorn if libunicorn2 loads, else a simulated KVM VM). Default: auto for run, kvm for the others.",
     }.AcceptOnlyFromAmong("kvm", "unicorn", "auto");
 
+    private readonly Option<int> _kvmAddressSpaces = new("--simulated-kvm-address-spaces")
+    {
+        Description = "Address spaces the simulated KVM VM offers (2: normal and SMM; 1: a KVM without SMM). For testing.",
+        DefaultValueFactory = _ => 2,
+        Hidden = true,
+    };
+
     private readonly Option<bool> _fullRender = new("--full-render")
     {
         Description = "Render every view from the whole region graph at every commit, as QEMU does, instead of incrementally (for comparison).",
@@ -99,6 +106,7 @@ internal sealed class GraphSource
         command.Options.Add(_noSmm);
         command.Options.Add(_kvmDevice);
         command.Options.Add(_accel);
+        command.Options.Add(_kvmAddressSpaces);
         command.Options.Add(_fullRender);
         command.Options.Add(_firmware);
         command.Options.Add(_timeout);
@@ -112,10 +120,24 @@ internal sealed class GraphSource
     public string? Firmware(ParseResult parse) => parse.GetValue(_firmware);
 
     /// <summary>The --timeout value.</summary>
-    public TimeSpan Timeout(ParseResult parse) => TimeSpan.FromSeconds(Math.Clamp(parse.GetValue(_timeout), 0, 86400));
+    public TimeSpan Timeout(ParseResult parse)
+    {
+        double seconds = parse.GetValue(_timeout);
+        if (!double.IsFinite(seconds) || seconds <= 0 || seconds > MaxTimeoutSeconds)
+        {
+            throw CliError.Input($"bad --timeout {parse.GetResult(_timeout)?.Tokens.FirstOrDefault()?.Value ?? seconds.ToString(System.Globalization.CultureInfo.InvariantCulture)}: give seconds, more than 0 and at most {MaxTimeoutSeconds}");
+        }
+        return TimeSpan.FromSeconds(seconds);
+    }
+
+    /// <summary>Longest --timeout accepted: one day.</summary>
+    private const double MaxTimeoutSeconds = 86400;
 
     /// <summary>Why --accel auto chose what it chose, when that is not KVM; set by <see cref="LoadMachine"/>.</summary>
     public string? AcceleratorNote { get; private set; }
+
+    /// <summary>Whether <paramref name="option"/> was written on the command line (not just defaulted).</summary>
+    private static bool Given(ParseResult parse, Option option) => parse.GetResult(option) is { Implicit: false };
 
     /// <summary>The machine name given, or null.</summary>
     public string? MachineName(ParseResult parse) => parse.GetValue(_machine);
@@ -131,7 +153,7 @@ internal sealed class GraphSource
         command.Options.Add(_empty);
     }
 
-    /// <summary>Builds the machine named by --machine, or writes why not to standard error and returns null.</summary>
+    /// <summary>Builds the machine named by --machine (or <paramref name="defaultMachine"/>); throws a <see cref="CliError"/> when it cannot.</summary>
     /// <param name="parse">The command line.</param>
     /// <param name="accelerator">Where slot ioctls go with <c>--accel kvm</c>.</param>
     /// <param name="timeline">Receives the chain of events while the machine is built, or null.</param>
@@ -139,9 +161,8 @@ internal sealed class GraphSource
     /// <param name="defaultMachine">Machine to build when --machine is absent, or null to require it.</param>
     /// <param name="kernelIrqchip">Whether the board uses KVM's in-kernel irqchip (default: yes, as QEMU); the built-in guest needs HLT to exit, so <c>run</c> turns it off.</param>
     /// <param name="defaultAccel">The --accel value when it is absent.</param>
-    public Machine? LoadMachine(ParseResult parse, MachineAccelerator accelerator, Tracing.ChainTimeline? timeline = null, byte[]? firmware = null, string? defaultMachine = null, bool kernelIrqchip = true, string defaultAccel = "kvm")
+    public Machine LoadMachine(ParseResult parse, MachineAccelerator accelerator, Tracing.ChainTimeline? timeline = null, byte[]? firmware = null, string? defaultMachine = null, bool kernelIrqchip = true, string defaultAccel = "kvm")
     {
-        TextWriter error = parse.InvocationConfiguration.Error;
         AcceleratorNote = null;
         switch (parse.GetValue(_accel) ?? defaultAccel)
         {
@@ -165,22 +186,21 @@ internal sealed class GraphSource
                 }
                 break;
         }
-        string? name = parse.GetValue(_machine) ?? defaultMachine;
-        if (name is null)
-        {
-            error.WriteLine($"memspace: --machine is required ({string.Join(", ", Machine.Names)})");
-            return null;
-        }
+        string name = parse.GetValue(_machine) ?? defaultMachine
+            ?? throw CliError.Input($"--machine is required ({string.Join(", ", Machine.Names)})");
         if (!Machine.Names.Contains(name))
         {
-            error.WriteLine($"memspace: unknown machine '{name}'; Memspace builds {string.Join(", ", Machine.Names)}");
-            return null;
+            throw CliError.Input($"unknown machine '{name}'; Memspace builds {string.Join(", ", Machine.Names)}");
         }
         string sizeText = parse.GetValue(_memory) ?? "512M";
         if (!RamSize.TryParse(sizeText, out ulong size, out string? why))
         {
-            error.WriteLine($"memspace: bad -m size: {why}");
-            return null;
+            throw CliError.Input($"bad -m size: {why}");
+        }
+        int spaces = parse.GetValue(_kvmAddressSpaces);
+        if (spaces is < 1 or > 2)
+        {
+            throw CliError.Input($"bad --simulated-kvm-address-spaces {spaces}: 1 or 2");
         }
         string? firmwareArgument = parse.GetValue(_firmware);
         if (firmware is null && firmwareArgument is not null)
@@ -188,8 +208,7 @@ internal sealed class GraphSource
             firmware = Machines.Firmware.SeaBios.Load(firmwareArgument, out string? bad);
             if (firmware is null)
             {
-                error.WriteLine($"memspace: {bad}");
-                return null;
+                throw CliError.Input(bad ?? $"cannot load firmware '{firmwareArgument}'");
             }
         }
         bool realFirmware = firmwareArgument is not null;
@@ -203,6 +222,7 @@ internal sealed class GraphSource
                 Timeline = timeline,
                 Firmware = firmware,
                 KvmDevicePath = parse.GetValue(_kvmDevice)!,
+                SimulatedKvmAddressSpaces = spaces,
                 MemoryOptions = new MemorySystemOptions
                 {
                     IncrementalRendering = !parse.GetValue(_fullRender),
@@ -217,53 +237,60 @@ internal sealed class GraphSource
         }
         catch (MachineConfigurationException e) when (e.Option == nameof(MachineOptions.RamSize))
         {
-            error.WriteLine($"memspace: bad -m size: '{sizeText}': {e.Message}");
-            return null;
+            throw CliError.Input($"bad -m size: '{sizeText}': {e.Message}");
         }
         catch (UnicornUnavailableException e)
         {
-            error.WriteLine($"memspace: cannot use --accel unicorn: {e.Message}");
-            return null;
+            throw CliError.Runtime($"cannot use --accel unicorn: {e.Message}");
         }
         catch (Exception e) when (e is ArgumentException or Core.MemspaceException)
         {
-            error.WriteLine($"memspace: cannot build machine '{name}': {e.Message}");
-            return null;
+            throw CliError.Runtime($"cannot build machine '{name}': {e.Message}");
         }
     }
 
-    /// <summary>Builds the graph, or writes why not to standard error and returns null.</summary>
-    public LoadedGraph? Load(ParseResult parse)
+    /// <summary>Builds the graph; throws a <see cref="CliError"/> when it cannot, or when options that do not apply were given.</summary>
+    public LoadedGraph Load(ParseResult parse)
     {
+        Option[] importOnly = [_terminating, _container, _readOnly, _empty];
+        Option[] machineOnly = [_memory, _noSmm, _kvmDevice, _kvmAddressSpaces, _fullRender, _accel, _firmware, _qemuSlotFlags, _timeout];
         if (parse.GetValue(_machine) is not null)
         {
-            if (parse.GetValue(_import) is not null || parse.GetValue(_qmp) is not null)
+            if (Given(parse, _import) || Given(parse, _qmp))
             {
-                parse.InvocationConfiguration.Error.WriteLine("memspace: use either --machine or --import/--qmp, not both");
-                return null;
+                throw CliError.Input("use either --machine or --import/--qmp, not both");
+            }
+            if (importOnly.FirstOrDefault(o => Given(parse, o)) is { } stray)
+            {
+                throw CliError.Input($"{stray.Name} applies to --import, not to --machine");
             }
             bool boot = parse.GetValue(_firmware) is not null;
-            if (LoadMachine(parse, boot ? MachineAccelerator.KvmIfAvailable : MachineAccelerator.Simulated) is not { } m)
-            {
-                return null;
-            }
+            Machine m = LoadMachine(parse, boot ? MachineAccelerator.KvmIfAvailable : MachineAccelerator.Simulated);
             if (boot)
             {
                 FirmwareRunner.Boot(m, parse.InvocationConfiguration.Error, Timeout(parse), line: null);
             }
             return new LoadedGraph(m.System, m);
         }
+        if (machineOnly.FirstOrDefault(o => Given(parse, o)) is { } machineOption)
+        {
+            throw CliError.Input($"{machineOption.Name} applies only with --machine");
+        }
         string? file = parse.GetValue(_import);
         string? qmp = parse.GetValue(_qmp);
         if (file is null && qmp is null)
         {
+            if (importOnly.FirstOrDefault(o => Given(parse, o)) is { } importOption)
+            {
+                throw CliError.Input($"{importOption.Name} applies only with --import");
+            }
+            parse.InvocationConfiguration.Error.WriteLine("memspace: no --machine or --import given: this is the built-in example graph");
             return new LoadedGraph(ExampleGraph.Build(), null);
         }
         TextWriter error = parse.InvocationConfiguration.Error;
         if (file is not null && qmp is not null)
         {
-            error.WriteLine("memspace: use either --import or --qmp, not both");
-            return null;
+            throw CliError.Input("use either --import or --qmp, not both");
         }
         var options = new MtreeImportOptions
         {
@@ -272,10 +299,78 @@ internal sealed class GraphSource
             ReadOnly = Set(parse.GetValue(_readOnly)),
             Empty = Set(parse.GetValue(_empty)),
         };
-        (string, string?)? input = file is not null ? DumpInput.ReadFile(file, error) : DumpInput.Query(qmp!, error);
-        return input is { } i && DumpInput.Import(i, options, file is not null ? $"'{file}'" : $"QMP '{qmp}'", error, file is null or "-" ? null : file) is { } system
-            ? new LoadedGraph(system, null)
+        if (file is not null && file != "-" && new FileInfo(file) is not { Exists: true, Length: > 0 })
+        {
+            // Not a regular file with content (a directory, a device, a FIFO, missing or empty): the
+            // streaming importer reads it with its limits and names the problem with the line.
+            return Checked(MtreeImporter.ImportFile(file, options), options, file);
+        }
+        // Import warnings go to stderr; a failure becomes the one error line.
+        var diagnostics = new StringWriter();
+        (string, string?)? input = file is not null ? DumpInput.ReadFile(file, diagnostics) : DumpInput.Query(qmp!, diagnostics);
+        MemorySystem? imported = input is { } i
+            ? DumpInput.Import(i, options, file is not null ? $"'{file}'" : $"QMP '{qmp}'", diagnostics, file is null or "-" ? null : file)
             : null;
+        string[] lines = diagnostics.ToString().Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        if (imported is not { } system)
+        {
+            string last = lines.LastOrDefault() ?? "cannot import the dump";
+            throw CliError.Input(last.StartsWith("memspace: ", StringComparison.Ordinal) ? last["memspace: ".Length..] : last);
+        }
+        foreach (string line in lines)
+        {
+            error.WriteLine(line);
+        }
+        return Checked(system, options, file ?? "QMP '" + qmp + "'");
+    }
+
+    /// <summary>The imported graph, once every name given to an import option is known to match a region; else refused.</summary>
+    private LoadedGraph Checked(MemorySystem system, MtreeImportOptions options, string what)
+    {
+        try
+        {
+            HashSet<string> names = RegionNames(system);
+            foreach ((Option option, IReadOnlySet<string> given) in new (Option, IReadOnlySet<string>)[]
+                     { (_terminating, options.Terminating), (_container, options.Containers), (_readOnly, options.ReadOnly), (_empty, options.Empty) })
+            {
+                if (given.FirstOrDefault(n => !names.Contains(n)) is { } unknown)
+                {
+                    throw CliError.Input($"{option.Name} '{unknown}' matches no region in {what}");
+                }
+            }
+        }
+        catch
+        {
+            system.Dispose();
+            throw;
+        }
+        return new LoadedGraph(system, null);
+    }
+
+    /// <summary>The names of every region reachable from an address space (iteratively).</summary>
+    private static HashSet<string> RegionNames(MemorySystem system)
+    {
+        var names = new HashSet<string>(StringComparer.Ordinal);
+        var seen = new HashSet<Regions.MemoryRegion>(ReferenceEqualityComparer.Instance);
+        var stack = new Stack<Regions.MemoryRegion>(system.AddressSpaces.Select(s => s.Root));
+        while (stack.Count > 0)
+        {
+            Regions.MemoryRegion mr = stack.Pop();
+            if (!seen.Add(mr))
+            {
+                continue;
+            }
+            names.Add(mr.Name);
+            if (mr.AliasTarget is { } target)
+            {
+                stack.Push(target);
+            }
+            foreach (Regions.MemoryRegion sub in mr.Subregions)
+            {
+                stack.Push(sub);
+            }
+        }
+        return names;
     }
 
     private static HashSet<string> Set(string[]? names) => new(names ?? [], StringComparer.Ordinal);

@@ -20,12 +20,7 @@ internal static class MapCommand
         source.AddTo(command);
         command.SetAction(parse =>
         {
-            TextWriter error = parse.InvocationConfiguration.Error;
-            using LoadedGraph? graph = source.Load(parse);
-            if (graph is null)
-            {
-                return 2;
-            }
+            using LoadedGraph graph = source.Load(parse);
             string title = graph.Machine is { } m
                 ? $"{m.Name} ({m.Description}), {Machines.RamSize.Format(m.Options.RamSize)} RAM"
                 : parse.GetValue(source.ImportOption) is { } dump ? $"QEMU dump {(dump == "-" ? "from standard input" : Path.GetFileName(dump))}" : "built-in example graph";
@@ -36,8 +31,7 @@ internal static class MapCommand
             }
             catch (InvalidOperationException e)
             {
-                error.WriteLine($"memspace: cannot build the map: {e.Message}");
-                return 2;
+                throw CliError.Input($"cannot build the map: {e.Message}");
             }
             FileInfo file = parse.GetValue(output)!;
             try
@@ -46,8 +40,7 @@ internal static class MapCommand
             }
             catch (Exception e) when (e is IOException or UnauthorizedAccessException)
             {
-                error.WriteLine($"memspace: cannot write '{file}': {e.Message}");
-                return 2;
+                throw CliError.Output(file.ToString(), e);
             }
             parse.InvocationConfiguration.Output.WriteLine(
                 $"wrote {file.FullName}: {graph.System.AddressSpaces.Count} address spaces, {graph.System.AddressSpaces.Sum(s => s.CurrentMap.Count)} flat ranges");

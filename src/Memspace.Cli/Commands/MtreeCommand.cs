@@ -21,11 +21,7 @@ internal static class MtreeCommand
         source.AddTo(command);
         command.SetAction(parse =>
         {
-            using LoadedGraph? graph = source.Load(parse);
-            if (graph is null)
-            {
-                return 2;
-            }
+            using LoadedGraph graph = source.Load(parse);
             MemorySystem system = graph.System;
             TextWriter output = parse.InvocationConfiguration.Output;
             if (parse.GetValue(json))

@@ -18,11 +18,7 @@ internal static class RamblockCommand
         source.AddTo(command);
         command.SetAction(parse =>
         {
-            using LoadedGraph? graph = source.Load(parse);
-            if (graph is null)
-            {
-                return 2;
-            }
+            using LoadedGraph graph = source.Load(parse);
             MemorySystem system = graph.System;
             if (parse.GetValue(json))
             {

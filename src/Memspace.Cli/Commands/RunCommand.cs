@@ -38,31 +38,28 @@ internal static class RunCommand
         command.SetAction(parse =>
         {
             TextWriter o = parse.InvocationConfiguration.Output;
-            TextWriter error = parse.InvocationConfiguration.Error;
+            double seconds = source.Timeout(parse).TotalSeconds;
             string name = source.MachineName(parse) ?? DefaultMachine;
+            TimeSpan limit = TimeSpan.FromSeconds(seconds);
             string? firmwareArgument = source.Firmware(parse);
             byte[]? image = firmwareArgument is null ? DemoFirmware.Build(name == "microvm" ? 64 * 1024 : 256 * 1024) : null;
             var timeline = new ChainTimeline();
-            using Machine? machine = source.LoadMachine(parse, MachineAccelerator.KvmIfAvailable, timeline, image, defaultMachine: DefaultMachine, kernelIrqchip: false, defaultAccel: "auto");
-            if (machine is null)
-            {
-                return 2;
-            }
+            using Machine machine = source.LoadMachine(parse, MachineAccelerator.KvmIfAvailable, timeline, image, defaultMachine: DefaultMachine, kernelIrqchip: false, defaultAccel: "auto");
             if (parse.GetValue(json))
             {
                 var guestText = new StringWriter();
-                int code = firmwareArgument is null ? RunGuest(machine, guestText, source.Timeout(parse)) : RunFirmware(machine, guestText, source.Timeout(parse));
-                JsonOption.Write(o, MemspaceJson.Run(machine, timeline.Events, RunJsonGuest.Outcome(machine, guestText.ToString(), code)));
-                return code;
+                string? jsonFailure = firmwareArgument is null ? RunGuest(machine, guestText, limit) : RunFirmware(machine, guestText, limit);
+                JsonOption.Write(o, MemspaceJson.Run(machine, timeline.Events, RunJsonGuest.Outcome(machine, guestText.ToString(), jsonFailure is null ? 0 : 1)));
+                return jsonFailure is null ? 0 : throw CliError.Runtime(jsonFailure);
             }
             o.WriteLine($"== {machine.Name} ({machine.Description}), {RamSize.Format(machine.Options.RamSize)} RAM, " +
                         (machine.Unicorn is not null ? "on Unicorn (libunicorn2, QEMU's TCG as a library)"
                             : machine.Kvm!.RealVm is null ? "on a SIMULATED KVM VM" : "on KVM (/dev/kvm)"));
-            if (source.AcceleratorNote is { } note)
+            if (source.AcceleratorNote is { } accelNote)
             {
-                o.WriteLine($"   ({note})");
+                o.WriteLine($"   ({accelNote})");
             }
-            int status = firmwareArgument is null ? RunGuest(machine, o, source.Timeout(parse)) : RunFirmware(machine, o, source.Timeout(parse));
+            string? failure = firmwareArgument is null ? RunGuest(machine, o, limit) : RunFirmware(machine, o, limit);
             o.WriteLine($"commits: {machine.System.CommitCount} topology commits took {machine.System.CommitTime.TotalMilliseconds:F2} ms in all " +
                         $"({(machine.System.Options.IncrementalRendering ? "incremental rendering" : "full render at every commit")})");
             IReadOnlyList<ChainEvent> events = timeline.Events;
@@ -94,6 +91,10 @@ internal static class RunCommand
                 Section(o, "KVM slots (KVMSlot / kvm_userspace_memory_region)",
                     "KVMSlot: what the kvm-memory listeners made of the RAM-backed MemoryRegionSections, each set by a kvm_userspace_memory_region ioctl; as 1 is \"KVM-SMRAM\".");
                 KvmSlotTablePrinter.Print(machine.Kvm!, o);
+                if (SlotsCommand.NoSmmNote(machine) is { } note)
+                {
+                    o.WriteLine($"note: {note}");
+                }
             }
             if (parse.GetValue(full))
             {
@@ -112,18 +113,19 @@ internal static class RunCommand
                     o.WriteLine(line);
                 }
             }
-            return status;
+            return failure is null ? 0 : throw CliError.Runtime(failure);
         });
         return command;
     }
 
-    private static int RunGuest(Machine machine, TextWriter o, TimeSpan timeout)
+    /// <summary>Runs the guest; returns null when it halted (or KVM is missing), or what went wrong.</summary>
+    private static string? RunGuest(Machine machine, TextWriter o, TimeSpan timeout)
     {
         if (!machine.CanRunGuest)
         {
             o.WriteLine($"guest: not run: {machine.KvmUnavailableReason ?? "no KVM VM"}; install libunicorn2 (apt-get install libunicorn2) to run it on Unicorn.");
             o.WriteLine("       Everything else below is real: the board, the RAM blocks in host memory, and the slot ioctls a simulated VM checked and recorded.");
-            return 0;
+            return null;
         }
         var x86 = (X86Machine)machine;
         var line = new StringBuilder();
@@ -160,7 +162,7 @@ internal static class RunCommand
         catch (MemspaceException e)
         {
             o.WriteLine($"guest: could not create the vCPU: {e.Message}");
-            return 1;
+            return $"could not create the vCPU: {e.Message}";
         }
         using var owned = vcpu;
         clock.Start();
@@ -171,7 +173,7 @@ internal static class RunCommand
             vcpu.Stop();
             stop = vcpu.Join(TimeSpan.FromSeconds(10));
             o.WriteLine($"guest: stopped after {timeout.TotalSeconds:0} s without halting");
-            return 1;
+            return $"the guest did not halt within {timeout.TotalSeconds:0} s";
         }
         lock (line)
         {
@@ -185,17 +187,23 @@ internal static class RunCommand
         {
             o.WriteLine($"guest: printed its done line {d.TotalMilliseconds:F2} ms after the vCPU started");
         }
-        return stop.Reason == VcpuStopReason.Halted ? 0 : 1;
+        return stop.Reason == VcpuStopReason.Halted ? null : $"the guest stopped: {stop.Reason}: {stop.Detail}";
     }
 
-    /// <summary>Boots --firmware, streaming its debug console as "firmware| ..." lines; 0 when it reached its end.</summary>
-    private static int RunFirmware(Machine machine, TextWriter o, TimeSpan timeout)
+    /// <summary>Boots --firmware, streaming its debug console as "firmware| ..." lines; null when it reached its end (or could not run), or what went wrong.</summary>
+    private static string? RunFirmware(Machine machine, TextWriter o, TimeSpan timeout)
     {
+        if (machine.Unicorn is not null)
+        {
+            o.WriteLine("firmware: not run: booting --firmware on Unicorn is not supported yet (use --accel kvm on a machine with /dev/kvm).");
+            o.WriteLine("          Everything else below is the machine at reset.");
+            return null;
+        }
         if (machine.Kvm!.RealVm is null)
         {
             o.WriteLine($"firmware: not run: {machine.KvmUnavailableReason ?? "no KVM VM"}.");
             o.WriteLine("          Everything else below is the machine at reset, with the slot ioctls a simulated VM checked and recorded.");
-            return 0;
+            return null;
         }
         Machines.Firmware.FirmwareBootResult? r = FirmwareRunner.Boot(machine, o, timeout, line =>
         {
@@ -204,7 +212,7 @@ internal static class RunCommand
                 o.WriteLine("firmware| " + line);
             }
         });
-        return r is { ReachedEnd: true } ? 0 : 1;
+        return r is { ReachedEnd: true } ? null : "the firmware did not reach its end (\"No bootable device\") before it stopped or --timeout passed";
     }
 
     private const string TimelineNote =

@@ -28,11 +28,7 @@ internal static class SlotsCommand
         command.SetAction(parse =>
         {
             MachineAccelerator accel = parse.GetValue(simulate) ? MachineAccelerator.Simulated : MachineAccelerator.KvmIfAvailable;
-            using Machine? machine = source.LoadMachine(parse, accel);
-            if (machine is null)
-            {
-                return 2;
-            }
+            using Machine machine = source.LoadMachine(parse, accel);
             TextWriter output = parse.InvocationConfiguration.Output;
             if (source.Firmware(parse) is not null && machine.Kvm!.RealVm is not null)
             {
@@ -53,6 +49,10 @@ internal static class SlotsCommand
                 parse.InvocationConfiguration.Error.WriteLine(
                     $"memspace: {(machine.KvmUnavailableReason is { } why ? "no KVM here: " + why : "--simulate")}; printing what Memspace would set on a simulated VM");
             }
+            if (NoSmmNote(machine) is { } note)
+            {
+                parse.InvocationConfiguration.Error.WriteLine($"memspace: {note}");
+            }
             if (parse.GetValue(json))
             {
                 JsonOption.Write(output, MemspaceJson.Slots(kvm, kvm.RealVm is null ? machine.KvmUnavailableReason ?? "--simulate" : null));
@@ -60,6 +60,10 @@ internal static class SlotsCommand
             else if (parse.GetValue(table))
             {
                 KvmSlotTablePrinter.Print(kvm, output);
+                if (NoSmmNote(machine) is { } under)
+                {
+                    output.WriteLine($"note: {under}");
+                }
             }
             else
             {
@@ -72,4 +76,14 @@ internal static class SlotsCommand
         });
         return command;
     }
+
+    /// <summary>
+    /// Why the slot table has no SMM address space although the machine has SMM: the VM offers one
+    /// memory address space only (no <c>KVM_CAP_MULTI_ADDRESS_SPACE</c>), so, as QEMU does, no
+    /// "kvm-smram" listener was registered. Null when there is nothing to say.
+    /// </summary>
+    internal static string? NoSmmNote(Machine machine)
+        => machine.Options.Smm && machine.Kvm is { } kvm && kvm.SmramListener is null && kvm.Vm.AddressSpaces < 2 && machine is X86Machine
+            ? $"this KVM has {kvm.Vm.AddressSpaces} memory address space (no KVM_CAP_MULTI_ADDRESS_SPACE): no SMM slots (KVM address space 1, \"kvm-smram\") are set, and SMRAM is not mapped for the guest"
+            : null;
 }

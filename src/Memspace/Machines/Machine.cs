@@ -228,7 +228,7 @@ public abstract class Machine : IDisposable
             case MachineAccelerator.None:
                 return;
             case MachineAccelerator.Simulated:
-                Kvm = KvmAccelerator.Attach(System, new SimulatedKvmVm(), Memory, Io);
+                Kvm = KvmAccelerator.Attach(System, new SimulatedKvmVm(addressSpaces: Options.SimulatedKvmAddressSpaces), Memory, Io);
                 break;
             case MachineAccelerator.Kvm:
                 Kvm = KvmAccelerator.Create(System, Memory, Io, KvmOptions());
@@ -246,7 +246,7 @@ public abstract class Machine : IDisposable
                 else
                 {
                     KvmUnavailableReason = reason;
-                    Kvm = KvmAccelerator.Attach(System, new SimulatedKvmVm(), Memory, Io);
+                    Kvm = KvmAccelerator.Attach(System, new SimulatedKvmVm(addressSpaces: Options.SimulatedKvmAddressSpaces), Memory, Io);
                 }
                 break;
             default:

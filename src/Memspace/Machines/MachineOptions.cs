@@ -26,6 +26,13 @@ public sealed record MachineOptions
     /// <summary>The KVM device to open for <see cref="MachineAccelerator.Kvm"/> and <see cref="MachineAccelerator.KvmIfAvailable"/>. Default <c>/dev/kvm</c>.</summary>
     public string KvmDevicePath { get; init; } = "/dev/kvm";
 
+    /// <summary>
+    /// Memory address spaces the simulated VM offers (a real VM reports its
+    /// <c>KVM_CAP_MULTI_ADDRESS_SPACE</c>): 2 on x86 (normal and SMM); 1 models a host whose KVM has
+    /// no SMM address space, where QEMU registers no "kvm-smram" listener.
+    /// </summary>
+    public int SimulatedKvmAddressSpaces { get; init; } = 2;
+
     /// <summary>Memory-system switches (deliberate differences from QEMU 7.2); null for the defaults.</summary>
     public MemorySystemOptions? MemoryOptions { get; init; }
 

@@ -5,7 +5,9 @@ namespace Memspace.Machines;
 /// <summary>
 /// RAM sizes as QEMU's <c>-m</c> takes them (<c>qemu_strtosz_MiB</c>): a decimal or <c>0x</c> hex
 /// number, an optional fraction, and an optional suffix B, K, M, G, T, P or E (powers of 1024, either
-/// case). Without a suffix the unit is MiB. The result is rounded up to 8 KiB, as QEMU does.
+/// case). Without a suffix the unit is MiB, but, as QEMU checks such a number as bytes first, it may not
+/// have a non-zero fraction (<c>1.5</c> and <c>1.5B</c> are refused, <c>1.0</c> and <c>1.5k</c> pass).
+/// The result is rounded up to 8 KiB, as QEMU does.
 /// </summary>
 public static class RamSize
 {
@@ -83,6 +85,12 @@ public static class RamSize
             }
         }
         ulong unit = 1UL << 20;
+        if (i == s.Length && fraction != 0)
+        {
+            // QEMU checks the text as bytes before it appends the MiB suffix: 1.0 passes, 1.5 does not.
+            error = $"'{s}': a fraction needs a unit suffix (for example {s}M or {s}G)";
+            return false;
+        }
         if (i < s.Length)
         {
             int shift = char.ToUpperInvariant(s[i]) switch

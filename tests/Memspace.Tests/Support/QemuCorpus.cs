@@ -25,7 +25,9 @@ internal static class QemuCorpus
             .Select(Path.GetFileName)
             .Order(StringComparer.Ordinal)!;
 
-    public static string Read(string caseName, string file) => File.ReadAllText(Path.Combine(Root, caseName, file));
+    public static string Read(string caseName, string file) => File.ReadAllText(PathOf(caseName, file));
+
+    public static string PathOf(string caseName, string file) => Path.Combine(Root, caseName, file);
 
     /// <summary>
     /// The blocks of an <c>info mtree</c> output (separated by empty lines), normalised for comparison
