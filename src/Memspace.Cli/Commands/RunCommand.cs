@@ -63,7 +63,7 @@ internal static class RunCommand
             o.WriteLine($"commits: {machine.System.CommitCount} topology commits took {machine.System.CommitTime.TotalMilliseconds:F2} ms in all " +
                         $"({(machine.System.Options.IncrementalRendering ? "incremental rendering" : "full render at every commit")})");
             IReadOnlyList<ChainEvent> events = timeline.Events;
-            Section(o, "Summary: when were the KVM slots registered, and by what?");
+            Section(o, machine.Unicorn is null ? "Summary: when were the KVM slots registered, and by what?" : "Summary: when were the Unicorn mappings (its KVM slots) made, and by what?");
             foreach (string line in ChainSummary.Of(events).Describe())
             {
                 o.WriteLine(line.StartsWith(' ') ? "    " + line : "  - " + line);
