@@ -27,20 +27,7 @@ internal static class FlatViewJsonBuilder
     {
         lock (system.TopologyLock)
         {
-            var views = new List<(FlatView View, List<AddressSpace> Spaces)>();
-            foreach (AddressSpace space in system.AddressSpaces)
-            {
-                FlatView view = space.CurrentMap;
-                int i = views.FindIndex(x => x.View == view);
-                if (i < 0)
-                {
-                    views.Add((view, [space]));
-                }
-                else
-                {
-                    views[i].Spaces.Add(space);
-                }
-            }
+            List<(FlatView View, List<AddressSpace> Spaces)> views = Printing.FlatViewPrinter.ByView(system);
             return new FlatViewDocument(views.Select(v => new FlatViewJson(
                 v.Spaces.Select(s => new ViewSpaceJson(s.Name, s.Root.Name, s.Root.AliasTarget?.Name)).ToList(),
                 v.View.Root?.Name,

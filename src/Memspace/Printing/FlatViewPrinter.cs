@@ -24,20 +24,7 @@ public static class FlatViewPrinter
         ArgumentNullException.ThrowIfNull(writer);
         lock (system.TopologyLock)
         {
-            var views = new List<(FlatView View, List<AddressSpace> Spaces)>();
-            foreach (AddressSpace space in system.AddressSpaces)
-            {
-                FlatView view = space.CurrentMap;
-                int i = views.FindIndex(x => x.View == view);
-                if (i < 0)
-                {
-                    views.Add((view, [space]));
-                }
-                else
-                {
-                    views[i].Spaces.Add(space);
-                }
-            }
+            List<(FlatView View, List<AddressSpace> Spaces)> views = ByView(system);
             IMemoryAccelerator? accel = system.Accelerator;
             int counter = 0;
             foreach ((FlatView view, List<AddressSpace> spaces) in views)
@@ -107,5 +94,29 @@ public static class FlatViewPrinter
             }
         }
         sb.Append('\n');
+    }
+
+    /// <summary>
+    /// The address spaces grouped by the view they share, views in the order of their first address
+    /// space (as <c>info mtree -f</c> lists them). Call under the topology lock.
+    /// </summary>
+    internal static List<(FlatView View, List<AddressSpace> Spaces)> ByView(MemorySystem system)
+    {
+        var views = new List<(FlatView View, List<AddressSpace> Spaces)>();
+        var index = new Dictionary<FlatView, int>(ReferenceEqualityComparer.Instance);
+        foreach (AddressSpace space in system.AddressSpaces)
+        {
+            FlatView view = space.CurrentMap;
+            if (index.TryGetValue(view, out int i))
+            {
+                views[i].Spaces.Add(space);
+            }
+            else
+            {
+                index[view] = views.Count;
+                views.Add((view, [space]));
+            }
+        }
+        return views;
     }
 }

@@ -54,16 +54,7 @@ public class EventCountersTests
 
         public bool WaitFor(Func<CounterListener, bool> condition, TimeSpan timeout)
         {
-            DateTime end = DateTime.UtcNow + timeout;
-            while (DateTime.UtcNow < end)
-            {
-                if (condition(this))
-                {
-                    return true;
-                }
-                Thread.Sleep(50);
-            }
-            return condition(this);
+            return SpinWait.SpinUntil(() => condition(this), timeout);
         }
 
         public string Describe() => string.Join(", ", _seen.OrderBy(kv => kv.Key).Select(kv => $"{kv.Key}={kv.Value.Total}/{kv.Value.MaxIncrement}"));

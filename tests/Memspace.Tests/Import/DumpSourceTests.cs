@@ -105,11 +105,7 @@ public class DumpSourceTests
         })!;
         try
         {
-            for (int i = 0; i < 200 && !File.Exists(socket); i++)
-            {
-                Thread.Sleep(50);
-            }
-            Assert.True(File.Exists(socket), "QEMU did not create its QMP socket");
+            Assert.True(SpinWait.SpinUntil(() => File.Exists(socket), TimeSpan.FromSeconds(10)), "QEMU did not create its QMP socket");
             string qemuFlat;
             string qemuDump;
             using (QmpMonitor monitor = QmpMonitor.Connect(socket, TimeSpan.FromSeconds(10)))

@@ -1,6 +1,6 @@
-using System.Diagnostics;
 using System.Runtime.InteropServices;
 using Memspace.Interop;
+using Memspace.Tests.Support;
 
 namespace Memspace.Tests.Kvm;
 
@@ -48,43 +48,9 @@ public class KvmAbiLayoutTests
         {
             Assert.Skip("needs the kernel headers (/usr/include/linux/kvm.h, Debian package linux-libc-dev)");
         }
-        string dir = Directory.CreateTempSubdirectory("memspace-kvm-abi").FullName;
-        try
-        {
-            string source = Path.Combine(dir, "abi.c");
-            string exe = Path.Combine(dir, "abi");
-            File.WriteAllText(source, Program);
-            (int rc, string output) = Run("gcc", $"-o {exe} {source}");
-            if (rc == -1)
-            {
-                Assert.Skip("needs gcc to compile the layout probe (Debian package gcc)");
-            }
-            Assert.True(rc == 0, "gcc failed: " + output);
-            (rc, output) = Run(exe, "");
-            Assert.Equal(0, rc);
-            return output.Split('\n', StringSplitOptions.RemoveEmptyEntries)
-                .Select(l => l.Split(' '))
-                .ToDictionary(p => p[0] + (p.Length == 3 ? " " + p[1] : ""), p => ulong.Parse(p[^1]));
-        }
-        finally
-        {
-            Directory.Delete(dir, recursive: true);
-        }
-    }
-
-    private static (int, string) Run(string file, string args)
-    {
-        try
-        {
-            using var p = Process.Start(new ProcessStartInfo(file, args) { RedirectStandardOutput = true, RedirectStandardError = true })!;
-            string output = p.StandardOutput.ReadToEnd() + p.StandardError.ReadToEnd();
-            p.WaitForExit();
-            return (p.ExitCode, output);
-        }
-        catch (System.ComponentModel.Win32Exception)
-        {
-            return (-1, "");
-        }
+        return CProbe.Run(Program, "kvm-abi").Split('\n', StringSplitOptions.RemoveEmptyEntries)
+            .Select(l => l.Split(' '))
+            .ToDictionary(p => p[0] + (p.Length == 3 ? " " + p[1] : ""), p => ulong.Parse(p[^1]));
     }
 
     private static void Same(Dictionary<string, ulong> k, string name, int ours)

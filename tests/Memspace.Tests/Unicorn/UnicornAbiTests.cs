@@ -1,7 +1,7 @@
-using System.Diagnostics;
 using System.Reflection;
 using System.Runtime.InteropServices;
 using Memspace.Interop;
+using Memspace.Tests.Support;
 
 namespace Memspace.Tests.Unicorn;
 
@@ -77,42 +77,8 @@ public class UnicornAbiTests
         string program = "#include <stdio.h>\n#include <stddef.h>\n#include <unicorn/unicorn.h>\nint main(void) {\n"
                          + string.Concat(Constants.Select(c => c.C).Concat(extra).Distinct().Select(c => $"    printf(\"%s=%lld\\n\", \"{c}\", (long long)({c}));\n"))
                          + "    return 0;\n}\n";
-        string dir = Directory.CreateTempSubdirectory("memspace-uc-abi").FullName;
-        try
-        {
-            string source = Path.Combine(dir, "abi.c");
-            string exe = Path.Combine(dir, "abi");
-            File.WriteAllText(source, program);
-            (int rc, string output) = Run("gcc", $"-o {exe} {source}");
-            if (rc == -1)
-            {
-                Assert.Skip("needs gcc to compile the header probe (Debian package gcc)");
-            }
-            Assert.True(rc == 0, "gcc failed: " + output);
-            (rc, output) = Run(exe, "");
-            Assert.Equal(0, rc);
-            return output.Split('\n', StringSplitOptions.RemoveEmptyEntries)
-                .Select(l => l.Split('='))
-                .ToDictionary(p => p[0], p => long.Parse(p[1], System.Globalization.CultureInfo.InvariantCulture));
-        }
-        finally
-        {
-            Directory.Delete(dir, recursive: true);
-        }
-    }
-
-    private static (int, string) Run(string file, string args)
-    {
-        try
-        {
-            using var p = Process.Start(new ProcessStartInfo(file, args) { RedirectStandardOutput = true, RedirectStandardError = true })!;
-            string output = p.StandardOutput.ReadToEnd() + p.StandardError.ReadToEnd();
-            p.WaitForExit();
-            return (p.ExitCode, output);
-        }
-        catch (System.ComponentModel.Win32Exception)
-        {
-            return (-1, "");
-        }
+        return CProbe.Run(program, "uc-abi").Split('\n', StringSplitOptions.RemoveEmptyEntries)
+            .Select(l => l.Split('='))
+            .ToDictionary(p => p[0], p => long.Parse(p[1], System.Globalization.CultureInfo.InvariantCulture));
     }
 }
