@@ -1,4 +1,5 @@
 using Memspace.Kvm;
+using Memspace.Machines.State;
 using Memspace.Regions;
 using Memspace.Tracing;
 using Memspace.Unicorn;
@@ -15,6 +16,8 @@ namespace Memspace.Machines;
 public abstract class Machine : IDisposable
 {
     private readonly List<IDisposable> _owned = [];
+    private readonly List<IDeviceState> _stateDevices = [];
+    private readonly List<string> _statelessDevices = [];
     private bool _disposed;
 
     /// <summary>Creates the memory system and the two address spaces; <see cref="Create"/> does the rest.</summary>
@@ -144,6 +147,39 @@ public abstract class Machine : IDisposable
         }
         Timeline?.Follow(vcpu);
         return vcpu;
+    }
+
+    /// <summary>
+    /// The devices whose registers a snapshot or a migration saves, in the order they were registered
+    /// (the order they are saved and loaded in).
+    /// </summary>
+    public IReadOnlyList<IDeviceState> StateDevices => _stateDevices;
+
+    /// <summary>
+    /// Devices on this machine whose registers cannot be saved. A machine with any of them refuses to
+    /// be snapshotted or migrated, naming them, rather than losing their state silently.
+    /// </summary>
+    public IReadOnlyList<string> StatelessDevices => _statelessDevices;
+
+    /// <summary>Adds <paramref name="device"/> to the state a snapshot or a migration saves.</summary>
+    /// <param name="device">The device.</param>
+    /// <exception cref="ArgumentException">Another device already uses its <see cref="IDeviceState.StateName"/>.</exception>
+    public void RegisterDeviceState(IDeviceState device)
+    {
+        ArgumentNullException.ThrowIfNull(device);
+        if (_stateDevices.Exists(d => d.StateName == device.StateName))
+        {
+            throw new ArgumentException($"a device with state name '{device.StateName}' is already registered", nameof(device));
+        }
+        _stateDevices.Add(device);
+    }
+
+    /// <summary>Records a device whose registers cannot be saved, so that snapshots and migrations refuse this machine.</summary>
+    /// <param name="name">The device, as the refusal should name it.</param>
+    public void RegisterStatelessDevice(string name)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(name);
+        _statelessDevices.Add(name);
     }
 
     /// <summary>The userspace interrupt controller a vCPU without an in-kernel irqchip follows, or null.</summary>
