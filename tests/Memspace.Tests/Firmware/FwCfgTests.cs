@@ -41,7 +41,7 @@ public class FwCfgTests
             names.Add(Encoding.ASCII.GetString(e, 8, 56).TrimEnd('\0'));
             Assert.Equal(FwCfg.FirstFileKey + i, BinaryPrimitives.ReadUInt16BigEndian(e.AsSpan(4)));
         }
-        Assert.Equal(["bootorder", "etc/boot-fail-wait", "etc/e820", "etc/system-states"], names);
+        Assert.Equal(["bootorder", "etc/acpi/rsdp", "etc/acpi/tables", "etc/boot-fail-wait", "etc/e820", "etc/smbios/smbios-anchor", "etc/smbios/smbios-tables", "etc/system-states", "etc/table-loader"], names);
         Assert.Equal(1, BitConverter.ToUInt16(ReadItem(b, FwCfg.KeyNbCpus, 2)));
         Assert.Equal(0, ReadItem(b, 0x7777, 2)[0]); // an absent item reads 0
     }

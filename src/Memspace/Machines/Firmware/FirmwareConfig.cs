@@ -6,8 +6,9 @@ namespace Memspace.Machines.Firmware;
 /// What QEMU 7.2 puts in fw_cfg for pc and q35 (<c>fw_cfg_arch_create</c>, <c>pc_machine_done</c> and
 /// friends) that SeaBIOS reads: RAM size, CPU counts (one CPU), the empty NUMA table, no-graphics and
 /// boot-menu flags, the IRQ0 override, the empty legacy ACPI table list, "etc/e820", "bootorder"
-/// (empty), "etc/boot-fail-wait" (-1: never reboot) and "etc/system-states". ACPI and SMBIOS tables
-/// are not provided, so SeaBIOS builds its own (as it does under QEMU with <c>acpi=off</c>).
+/// (empty), "etc/boot-fail-wait" (-1: never reboot), "etc/system-states", and ACPI tables with their
+/// loader (<see cref="AcpiTables"/>) and SMBIOS tables (<see cref="SmbiosTables"/>): valid and minimal,
+/// not QEMU's byte for byte.
 /// </summary>
 public static class FirmwareConfig
 {
@@ -32,5 +33,13 @@ public static class FirmwareConfig
         fwCfg.SetFile("bootorder", []);
         fwCfg.SetFile("etc/boot-fail-wait", BitConverter.GetBytes(uint.MaxValue));
         fwCfg.SetFile("etc/system-states", [0x80, 0x00, 0x00, 0x81, 0x00, 0x80]); // S3 and S4 off, S5 on
+        AcpiTables acpi = AcpiTables.Build(q35: machine is Q35Machine);
+        fwCfg.SetFile(AcpiTables.TablesFile, acpi.Tables);
+        fwCfg.SetFile(AcpiTables.RsdpFile, acpi.Rsdp);
+        fwCfg.SetFile(AcpiTables.LoaderFile, acpi.Loader);
+        SmbiosTables smbios = SmbiosTables.Build(machine.Description, machine is Q35Machine ? "pc-q35-7.2" : "pc-i440fx-7.2",
+                                                 machine.BelowFourGiB, machine.AboveFourGiB);
+        fwCfg.SetFile(SmbiosTables.AnchorFile, smbios.Anchor);
+        fwCfg.SetFile(SmbiosTables.TablesFile, smbios.Tables);
     }
 }
