@@ -23,6 +23,28 @@ internal static class KvmAbi
     public const uint GetSregs = 0x8138AE83;
     public const uint SetSregs = 0x4138AE84;
     public const uint SetCpuid2 = 0x4008AE90;
+    public const uint GetMsrIndexList = 0xC004AE02;
+    public const uint GetMsrs = 0xC008AE88;
+    public const uint SetMsrs = 0x4008AE89;
+    public const uint GetFpu = 0x81A0AE8C;
+    public const uint SetFpu = 0x41A0AE8D;
+    public const uint GetLapic = 0x8400AE8E;
+    public const uint SetLapic = 0x4400AE8F;
+    public const uint GetMpState = 0x8004AE98;
+    public const uint SetMpState = 0x4004AE99;
+    public const uint GetVcpuEvents = 0x8040AE9F;
+    public const uint SetVcpuEvents = 0x4040AEA0;
+    public const uint GetDebugregs = 0x8080AEA1;
+    public const uint SetDebugregs = 0x4080AEA2;
+    public const uint GetXsave = 0x9000AEA4;
+    public const uint SetXsave = 0x5000AEA5;
+    public const uint GetXcrs = 0x8188AEA6;
+    public const uint SetXcrs = 0x4188AEA7;
+    public const uint SetClock = 0x4030AE7B;
+    public const uint GetClock = 0x8030AE7C;
+
+    /// <summary>The argument size an ioctl number encodes (bits 29:16).</summary>
+    public static int IoctlSize(uint request) => (int)((request >> 16) & 0x3fff);
 
     public const int ApiVersion = 12;
 
@@ -35,6 +57,33 @@ internal static class KvmAbi
     public const int CapMultiAddressSpace = 118;
     public const int CapReadonlyMem = 81;
     public const int CapImmediateExit = 136;
+    public const int CapIrqchip = 0;
+    public const int CapMpState = 14;
+    public const int CapAdjustClock = 39;
+    public const int CapVcpuEvents = 41;
+    public const int CapDebugregs = 50;
+    public const int CapXsave = 55;
+    public const int CapXcrs = 56;
+
+    // struct kvm_msrs / kvm_msr_list / kvm_msr_entry.
+    public const int MsrsHeader = 8;
+    public const int MsrListHeader = 4;
+    public const int MsrEntrySize = 16;
+    public const int MsrEntryData = 8;
+
+    // struct kvm_vcpu_events.
+    public const int VcpuEventsFlags = 20;
+    public const uint VcpuEventValidNmiPending = 1;
+    public const uint VcpuEventValidSipiVector = 2;
+
+    // struct kvm_sregs.
+    public const int SregsInterruptBitmap = 280;
+
+    // struct kvm_clock_data.
+    public const int ClockDataClock = 0;
+    public const int ClockDataFlags = 8;
+    public const int ClockDataRealtime = 16;
+    public const int ClockDataHostTsc = 24;
 
     public const uint MemLogDirtyPages = 1 << 0;
     public const uint MemReadonly = 1 << 1;

@@ -10,7 +10,7 @@ namespace Memspace.Kvm;
 /// the register ioctls. Exits are decoded by <see cref="KvmRunDecoder"/> and served by
 /// <see cref="ExitServer"/> through <see cref="Vcpu"/>.
 /// </summary>
-internal sealed class KvmVcpu : IVcpuBackend
+internal sealed partial class KvmVcpu : IVcpuBackend, IVcpuStateBackend
 {
     private static readonly bool s_kickInstalled = Libc.InstallKickHandler(Libc.Sigusr2);
 
@@ -68,6 +68,8 @@ internal sealed class KvmVcpu : IVcpuBackend
             _thread = Libc.PthreadSelf();
             _threadId = id;
         }
+        // This KVM_RUN completes whatever I/O the previous exit left pending.
+        _completionPending = false;
         int r = Libc.Ioctl(_fd, KvmAbi.Run, 0);
         Span<byte> run = RunPage;
         if (r < 0)
@@ -80,6 +82,7 @@ internal sealed class KvmVcpu : IVcpuBackend
             return new PendingExit(VcpuExitKind.Failed, detail: $"KVM_RUN failed: {HostCallException.ErrorText(-r)} (errno {-r})");
         }
         PendingExit exit = KvmRunDecoder.Decode(run);
+        _completionPending = exit.Kind is VcpuExitKind.Io or VcpuExitKind.Mmio;
         if (exit.Kind == VcpuExitKind.InternalError)
         {
             ulong rip = GetRegisters().Rip;

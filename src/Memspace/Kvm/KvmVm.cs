@@ -106,6 +106,7 @@ public sealed class KvmVm : IKvmVm, IDisposable
                     result.Ioctl(KvmAbi.CreateIrqchip, 0, "KVM_CREATE_IRQCHIP");
                     var pit = new KvmPitConfig { Flags = 1 };
                     result.IoctlWith(KvmAbi.CreatePit2, ref pit, "KVM_CREATE_PIT2");
+                    result.HasIrqchip = true;
                 }
             }
             catch
@@ -130,6 +131,102 @@ public sealed class KvmVm : IKvmVm, IDisposable
 
     /// <inheritdoc/>
     public int AddressSpaces { get; private init; } = 1;
+
+    /// <summary>Whether the VM has KVM's in-kernel irqchip (PIC, IOAPIC, a LAPIC per vCPU, PIT), whose LAPIC is part of a vCPU's state.</summary>
+    public bool HasIrqchip { get; private set; }
+
+    /// <summary>Reads the VM's kvmclock (<c>KVM_GET_CLOCK</c>), for a snapshot or a migration.</summary>
+    /// <exception cref="KvmException">The kernel refused.</exception>
+    public KvmClock GetClock()
+    {
+        byte[] data = new byte[KvmAbi.IoctlSize(KvmAbi.GetClock)];
+        BufferIoctl(KvmAbi.GetClock, data, "KVM_GET_CLOCK");
+        return new KvmClock(
+            System.Buffers.Binary.BinaryPrimitives.ReadUInt64LittleEndian(data.AsSpan(KvmAbi.ClockDataClock)),
+            System.Buffers.Binary.BinaryPrimitives.ReadUInt32LittleEndian(data.AsSpan(KvmAbi.ClockDataFlags)),
+            System.Buffers.Binary.BinaryPrimitives.ReadUInt64LittleEndian(data.AsSpan(KvmAbi.ClockDataRealtime)),
+            System.Buffers.Binary.BinaryPrimitives.ReadUInt64LittleEndian(data.AsSpan(KvmAbi.ClockDataHostTsc)));
+    }
+
+    /// <summary>
+    /// Sets the VM's kvmclock (<c>KVM_SET_CLOCK</c>) to <paramref name="nanoseconds"/>, as of now. Call it on
+    /// the destination after its vCPUs' state is loaded and before they run (QEMU's <c>kvmclock</c> device
+    /// does it when the VM starts running).
+    /// </summary>
+    /// <param name="nanoseconds">The guest clock value, usually <see cref="KvmClock.Nanoseconds"/> of the saved clock.</param>
+    /// <exception cref="KvmException">The kernel refused.</exception>
+    public void SetClock(ulong nanoseconds)
+    {
+        byte[] data = new byte[KvmAbi.IoctlSize(KvmAbi.SetClock)];
+        System.Buffers.Binary.BinaryPrimitives.WriteUInt64LittleEndian(data.AsSpan(KvmAbi.ClockDataClock), nanoseconds);
+        BufferIoctl(KvmAbi.SetClock, data, "KVM_SET_CLOCK");
+    }
+
+    /// <summary>Whether the VM supports <paramref name="capability"/> (<c>KVM_CHECK_EXTENSION</c> on the VM; positive values are sizes or counts).</summary>
+    internal int CheckExtension(int capability) => Math.Max(0, Libc.Ioctl(_vmFd, KvmAbi.CheckExtension, capability));
+
+    private uint[]? _msrIndexList;
+
+    /// <summary>The MSRs KVM saves and restores for a vCPU (<c>KVM_GET_MSR_INDEX_LIST</c> on the device), read once.</summary>
+    internal uint[] MsrIndexList()
+    {
+        if (_msrIndexList is { } cached)
+        {
+            return cached;
+        }
+        for (int n = 64; n <= 65536; n *= 2)
+        {
+            byte[] buffer = new byte[KvmAbi.MsrListHeader + (4 * n)];
+            BitConverter.TryWriteBytes(buffer, (uint)n);
+            int r;
+            // SAFETY: the pinned buffer has room for the n indices its header announces.
+            unsafe
+            {
+                fixed (byte* p = buffer)
+                {
+                    r = Libc.Ioctl(_kvmFd, KvmAbi.GetMsrIndexList, (nint)p);
+                }
+            }
+            if (r == -E2big)
+            {
+                continue;
+            }
+            if (r < 0)
+            {
+                throw new KvmException("KVM_GET_MSR_INDEX_LIST", -r);
+            }
+            uint count = Math.Min(BitConverter.ToUInt32(buffer, 0), (uint)n);
+            var list = new uint[count];
+            for (int i = 0; i < count; i++)
+            {
+                list[i] = BitConverter.ToUInt32(buffer, KvmAbi.MsrListHeader + (4 * i));
+            }
+            return _msrIndexList = list;
+        }
+        throw new KvmException("KVM_GET_MSR_INDEX_LIST: more than 65536 MSRs");
+    }
+
+    /// <summary>A VM ioctl whose argument is <paramref name="buffer"/> (its size the one the ioctl number encodes); throws on failure.</summary>
+    private void BufferIoctl(uint request, byte[] buffer, string name)
+    {
+        if (buffer.Length < KvmAbi.IoctlSize(request))
+        {
+            throw new ArgumentException($"{name} needs {KvmAbi.IoctlSize(request)} bytes", nameof(buffer));
+        }
+        int r;
+        // SAFETY: the array is pinned for the call and at least as long as the struct the ioctl reads or writes (checked above).
+        unsafe
+        {
+            fixed (byte* p = buffer)
+            {
+                r = Libc.Ioctl(_vmFd, request, (nint)p);
+            }
+        }
+        if (r < 0)
+        {
+            throw new KvmException(name, -r);
+        }
+    }
 
     /// <summary>Size of a vCPU's <c>kvm_run</c> mapping.</summary>
     public int VcpuMmapSize { get; }

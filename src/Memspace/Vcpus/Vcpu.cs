@@ -15,6 +15,7 @@ public sealed class Vcpu : IDisposable
     private readonly ManualResetEventSlim _parked = new(false);
     private readonly ManualResetEventSlim _resume = new(false);
     private readonly ManualResetEventSlim _done = new(false);
+    private readonly Lock _runGate = new();
     private volatile bool _pauseRequested;
     private volatile bool _stopRequested;
     private Thread? _runner;
@@ -91,12 +92,77 @@ public sealed class Vcpu : IDisposable
         SetRegisters(new X86Registers { Rip = offset, Rflags = 2 });
     }
 
+    /// <summary>Whether the backend can save and load the complete vCPU state (<see cref="IVcpuStateBackend"/>; KVM can).</summary>
+    public bool CanSaveState => _backend is IVcpuStateBackend;
+
+    /// <summary>
+    /// Saves the complete vCPU state (registers, FPU, MSRs, LAPIC, pending events, ...). The vCPU must not
+    /// be running: either its run thread is paused (<see cref="Pause"/>) or stopped, or nobody is inside
+    /// <see cref="RunOnce"/>/<see cref="Run"/>.
+    /// </summary>
+    /// <exception cref="NotSupportedException">The backend cannot save state (<see cref="CanSaveState"/> is false).</exception>
+    /// <exception cref="InvalidOperationException">The vCPU is running.</exception>
+    public VcpuState SaveState()
+    {
+        IVcpuStateBackend backend = StateBackend();
+        return WhileStopped(backend.SaveState);
+    }
+
+    /// <summary>Loads a state <see cref="SaveState"/> produced (on this vCPU or one of an identically built machine). Same conditions as <see cref="SaveState"/>.</summary>
+    /// <param name="state">The state.</param>
+    /// <exception cref="NotSupportedException">The backend cannot load state.</exception>
+    /// <exception cref="InvalidOperationException">The vCPU is running.</exception>
+    /// <exception cref="VcpuStateException">The state is not one this backend can load; the message names the part.</exception>
+    public void LoadState(VcpuState state)
+    {
+        ArgumentNullException.ThrowIfNull(state);
+        IVcpuStateBackend backend = StateBackend();
+        WhileStopped(() =>
+        {
+            backend.LoadState(state);
+            return 0;
+        });
+    }
+
+    private IVcpuStateBackend StateBackend()
+    {
+        ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
+        return _backend as IVcpuStateBackend
+            ?? throw new NotSupportedException($"vCPU {Index}: the {_backend.GetType().Name} backend cannot save or load vCPU state");
+    }
+
+    private T WhileStopped<T>(Func<T> action)
+    {
+        if (_runner is { IsAlive: true } && !_done.IsSet && !(_pauseRequested && _parked.IsSet))
+        {
+            throw new InvalidOperationException($"vCPU {Index} is running; pause it (Vcpu.Pause) before saving or loading its state");
+        }
+        if (!_runGate.TryEnter())
+        {
+            throw new InvalidOperationException($"vCPU {Index} is inside RunOnce; its state can be saved or loaded only between runs");
+        }
+        try
+        {
+            return action();
+        }
+        finally
+        {
+            _runGate.Exit();
+        }
+    }
+
     /// <summary>Runs the guest once: enters the accelerator and serves the exit (port I/O, MMIO) through the address spaces.</summary>
     public VcpuExit RunOnce()
     {
         ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
-        PendingExit pending = _backend.Run();
-        VcpuExit exit = ExitServer.Serve(pending, Memory, Io);
+        VcpuExit exit;
+        // Held from entering the guest until the exit is served, so that saving or loading the state
+        // never sees a half-served exit.
+        lock (_runGate)
+        {
+            PendingExit pending = _backend.Run();
+            exit = ExitServer.Serve(pending, Memory, Io);
+        }
         MemspaceEventSource.Log.VcpuExit();
         Exited?.Invoke(exit);
         return exit;

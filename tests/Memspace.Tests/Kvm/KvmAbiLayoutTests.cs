@@ -28,6 +28,14 @@ public class KvmAbiLayoutTests
             S(kvm_ioeventfd); O(kvm_ioeventfd, datamatch); O(kvm_ioeventfd, addr); O(kvm_ioeventfd, len); O(kvm_ioeventfd, fd); O(kvm_ioeventfd, flags);
             S(kvm_cpuid_entry2); O(kvm_cpuid_entry2, function); O(kvm_cpuid_entry2, eax); O(kvm_cpuid_entry2, edx);
             S(kvm_pit_config); S(kvm_irq_level);
+            S(kvm_msrs); O(kvm_msrs, entries); S(kvm_msr_entry); O(kvm_msr_entry, data); O(kvm_msr_list, indices);
+            S(kvm_vcpu_events); O(kvm_vcpu_events, flags);
+            S(kvm_clock_data); O(kvm_clock_data, clock); O(kvm_clock_data, flags); O(kvm_clock_data, realtime); O(kvm_clock_data, host_tsc);
+            N(KVM_GET_MSR_INDEX_LIST); N(KVM_GET_MSRS); N(KVM_SET_MSRS); N(KVM_GET_FPU); N(KVM_SET_FPU); N(KVM_GET_LAPIC); N(KVM_SET_LAPIC);
+            N(KVM_GET_MP_STATE); N(KVM_SET_MP_STATE); N(KVM_GET_VCPU_EVENTS); N(KVM_SET_VCPU_EVENTS); N(KVM_GET_DEBUGREGS); N(KVM_SET_DEBUGREGS);
+            N(KVM_GET_XSAVE); N(KVM_SET_XSAVE); N(KVM_GET_XCRS); N(KVM_SET_XCRS); N(KVM_SET_CLOCK); N(KVM_GET_CLOCK);
+            N(KVM_CAP_IRQCHIP); N(KVM_CAP_MP_STATE); N(KVM_CAP_ADJUST_CLOCK); N(KVM_CAP_VCPU_EVENTS); N(KVM_CAP_DEBUGREGS); N(KVM_CAP_XSAVE); N(KVM_CAP_XCRS);
+            N(KVM_VCPUEVENT_VALID_NMI_PENDING); N(KVM_VCPUEVENT_VALID_SIPI_VECTOR);
             O(kvm_run, immediate_exit); O(kvm_run, exit_reason); O(kvm_run, io); O(kvm_run, io.direction); O(kvm_run, io.size); O(kvm_run, io.port);
             O(kvm_run, io.count); O(kvm_run, io.data_offset); O(kvm_run, mmio.phys_addr); O(kvm_run, mmio.data); O(kvm_run, mmio.len); O(kvm_run, mmio.is_write);
             O(kvm_run, fail_entry.hardware_entry_failure_reason); O(kvm_run, internal.suberror); O(kvm_run, internal.ndata); O(kvm_run, internal.data);
@@ -104,6 +112,25 @@ public class KvmAbiLayoutTests
     }
 
     [Fact]
+    public void VcpuStateLayoutsMatchTheKernelHeaders()
+    {
+        Dictionary<string, ulong> k = KernelFacts();
+        Same(k, "kvm_msrs.entries", KvmAbi.MsrsHeader);
+        Same(k, "kvm_msr_list.indices", KvmAbi.MsrListHeader);
+        Same(k, "kvm_msr_entry size", KvmAbi.MsrEntrySize);
+        Same(k, "kvm_msr_entry.data", KvmAbi.MsrEntryData);
+        Same(k, "kvm_vcpu_events.flags", KvmAbi.VcpuEventsFlags);
+        Same(k, "kvm_sregs.interrupt_bitmap", KvmAbi.SregsInterruptBitmap);
+        Same(k, "kvm_clock_data.clock", KvmAbi.ClockDataClock);
+        Same(k, "kvm_clock_data.flags", KvmAbi.ClockDataFlags);
+        Same(k, "kvm_clock_data.realtime", KvmAbi.ClockDataRealtime);
+        Same(k, "kvm_clock_data.host_tsc", KvmAbi.ClockDataHostTsc);
+        // The structures passed as whole blobs are sized by their ioctl numbers, checked below.
+        Same(k, "kvm_vcpu_events size", KvmAbi.IoctlSize(KvmAbi.GetVcpuEvents));
+        Same(k, "kvm_clock_data size", KvmAbi.IoctlSize(KvmAbi.GetClock));
+    }
+
+    [Fact]
     public void KvmRunOffsetsMatchTheKernelHeaders()
     {
         Dictionary<string, ulong> k = KernelFacts();
@@ -148,6 +175,17 @@ public class KvmAbiLayoutTests
             ("KVM_EXIT_IO", KvmAbi.ExitIo), ("KVM_EXIT_MMIO", KvmAbi.ExitMmio), ("KVM_EXIT_HLT", KvmAbi.ExitHlt), ("KVM_EXIT_SHUTDOWN", KvmAbi.ExitShutdown),
             ("KVM_EXIT_FAIL_ENTRY", KvmAbi.ExitFailEntry), ("KVM_EXIT_INTR", KvmAbi.ExitIntr), ("KVM_EXIT_INTERNAL_ERROR", KvmAbi.ExitInternalError),
             ("KVM_EXIT_SYSTEM_EVENT", KvmAbi.ExitSystemEvent),
+            ("KVM_GET_MSR_INDEX_LIST", KvmAbi.GetMsrIndexList), ("KVM_GET_MSRS", KvmAbi.GetMsrs), ("KVM_SET_MSRS", KvmAbi.SetMsrs),
+            ("KVM_GET_FPU", KvmAbi.GetFpu), ("KVM_SET_FPU", KvmAbi.SetFpu), ("KVM_GET_LAPIC", KvmAbi.GetLapic), ("KVM_SET_LAPIC", KvmAbi.SetLapic),
+            ("KVM_GET_MP_STATE", KvmAbi.GetMpState), ("KVM_SET_MP_STATE", KvmAbi.SetMpState),
+            ("KVM_GET_VCPU_EVENTS", KvmAbi.GetVcpuEvents), ("KVM_SET_VCPU_EVENTS", KvmAbi.SetVcpuEvents),
+            ("KVM_GET_DEBUGREGS", KvmAbi.GetDebugregs), ("KVM_SET_DEBUGREGS", KvmAbi.SetDebugregs),
+            ("KVM_GET_XSAVE", KvmAbi.GetXsave), ("KVM_SET_XSAVE", KvmAbi.SetXsave), ("KVM_GET_XCRS", KvmAbi.GetXcrs), ("KVM_SET_XCRS", KvmAbi.SetXcrs),
+            ("KVM_SET_CLOCK", KvmAbi.SetClock), ("KVM_GET_CLOCK", KvmAbi.GetClock),
+            ("KVM_CAP_IRQCHIP", (ulong)KvmAbi.CapIrqchip), ("KVM_CAP_MP_STATE", (ulong)KvmAbi.CapMpState), ("KVM_CAP_ADJUST_CLOCK", (ulong)KvmAbi.CapAdjustClock),
+            ("KVM_CAP_VCPU_EVENTS", (ulong)KvmAbi.CapVcpuEvents), ("KVM_CAP_DEBUGREGS", (ulong)KvmAbi.CapDebugregs), ("KVM_CAP_XSAVE", (ulong)KvmAbi.CapXsave),
+            ("KVM_CAP_XCRS", (ulong)KvmAbi.CapXcrs),
+            ("KVM_VCPUEVENT_VALID_NMI_PENDING", KvmAbi.VcpuEventValidNmiPending), ("KVM_VCPUEVENT_VALID_SIPI_VECTOR", KvmAbi.VcpuEventValidSipiVector),
         ];
         foreach ((string name, ulong value) in ours)
         {
