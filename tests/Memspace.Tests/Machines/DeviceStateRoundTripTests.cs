@@ -240,6 +240,33 @@ public class DeviceStateRoundTripTests(ITestOutputHelper output)
         Assert.Equal(expected, names);
     }
 
+    [Theory]
+    [InlineData("pc")]
+    [InlineData("microvm")]
+    public void OnUnicornTheUserspacePicPairAndTimerAreWhatIsSaved(string name)
+    {
+        if (!Memspace.Unicorn.UnicornAccelerator.IsAvailable(out string reason))
+        {
+            Assert.Skip("needs Unicorn: " + reason);
+        }
+        MachineOptions options = Options() with { Accelerator = MachineAccelerator.Unicorn, RamSize = 64UL << 20 };
+        using var a = (X86Machine)Machine.Create(name, options);
+        string[] names = [.. a.StateDevices.Select(d => d.StateName)];
+        Assert.Contains("i8259@0x20+0xa0", names);
+        Assert.Contains("i8254@0x40", names);
+        Assert.DoesNotContain("i8259@0x20", names);
+        Out8(a, 0x20, 0x11);
+        Out8(a, 0x21, 0x20);
+        Out8(a, 0x21, 0x04);
+        Out8(a, 0x21, 0x01);
+        Out8(a, 0x21, 0xfe);
+        DeviceStateImage saved = DeviceStateImage.Save(a);
+        using var b = (X86Machine)Machine.Create(name, options);
+        saved.Load(b);
+        Assert.Equal(0xfe, In8(b, 0x21));
+        Assert.Equal(DeviceStateImage.Topology(a).Flat, DeviceStateImage.Topology(b).Flat);
+    }
+
     [Fact]
     public void TheDebugConsoleCompletesALineStartedOnTheSource()
     {
