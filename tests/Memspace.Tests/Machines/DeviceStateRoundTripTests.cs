@@ -194,14 +194,18 @@ public class DeviceStateRoundTripTests(ITestOutputHelper output)
     {
         using var a = (X86Machine)Machine.Create("q35", Options());
         Drive(a);
-        using var b = (X86Machine)Machine.Create("q35", Options());
-        DeviceStateImage.Save(a).Load(b); // warm up
-        const int rounds = 50;
+        using (var warm = (X86Machine)Machine.Create("q35", Options()))
+        {
+            DeviceStateImage.Save(a).Load(warm);
+        }
+        const int rounds = 20;
         var save = new Stopwatch();
         var load = new Stopwatch();
         int bytes = 0;
         for (int i = 0; i < rounds; i++)
         {
+            // A fresh destination each round: the load moves PAM, SMRAM, TSEG, PCIEXBAR, RCRB and the BARs, as a migration's does.
+            using var b = (X86Machine)Machine.Create("q35", Options());
             save.Start();
             DeviceStateImage image = DeviceStateImage.Save(a);
             save.Stop();
@@ -211,8 +215,8 @@ public class DeviceStateRoundTripTests(ITestOutputHelper output)
             bytes = image.Devices.Sum(d => d.Data.Length);
         }
         double saveUs = save.Elapsed.TotalMicroseconds / rounds, loadUs = load.Elapsed.TotalMicroseconds / rounds;
-        output.WriteLine($"q35: {a.StateDevices.Count} devices, {bytes} bytes of state; save {saveUs:F0} us, load in one transaction {loadUs:F0} us (mean of {rounds})");
-        Assert.True(saveUs + loadUs < 50_000, $"save+load took {saveUs + loadUs:F0} us");
+        output.WriteLine($"q35: {a.StateDevices.Count} devices, {bytes} bytes of state; save {saveUs:F0} us, load into a fresh machine in one transaction {loadUs:F0} us (mean of {rounds})");
+        Assert.True(saveUs + loadUs < 100_000, $"save+load took {saveUs + loadUs:F0} us");
     }
 
     [Theory]
@@ -302,5 +306,52 @@ public class DeviceStateRoundTripTests(ITestOutputHelper output)
         Assert.Equal(a.Platform!.Pit.CurrentCount(0), b.Platform!.Pit.CurrentCount(0));
         later += 10_000; // 10 us later on the destination
         Assert.Equal(hpetA + 1000, b.Memory.LoadU64Le(0xfed000f0, out _, U));
+    }
+}
+
+/// <summary>A new device class cannot silently skip device state.</summary>
+public class DeviceStateCoverageTests
+{
+    /// <summary>Classes with fields that are not registered devices themselves, and who saves them.</summary>
+    private static readonly Dictionary<string, string> SavedByOwner = new()
+    {
+        ["AcpiPmRegisters"] = "Piix4Pm, Ich9Pm",
+        ["AcpiGpe"] = "Piix4Pm, Ich9Pm",
+        ["AcpiHotplug"] = "Piix4Pm, Ich9Lpc",
+        ["TcoRegisters"] = "Ich9Pm",
+        ["ApmControl"] = "Piix4Pm, Ich9Lpc",
+        ["ResetControl"] = "Piix3, Ich9Lpc",
+        ["PmSmbus"] = "Piix4Pm, Ich9Smbus",
+        ["IdeChannel"] = "PiixIde",
+        ["AhciHba"] = "Ich9Ahci",
+        ["Ich9Pm"] = "Ich9Lpc",
+        ["Pic8259"] = "Pic8259Pair",
+        ["Pam"] = "derived: the host bridge re-applies it from its PAM registers",
+        ["PciBar"] = "derived: PciDevice re-maps it from the BAR and command registers",
+        ["PciBus"] = "topology: which functions are attached is the build's",
+        ["PcPlatform"] = "container of devices",
+        ["VmPort"] = "no register: every read answers all ones",
+    };
+
+    [Fact]
+    public void EveryDeviceClassWithStateImplementsIDeviceStateOrIsSavedByItsOwner()
+    {
+        Type[] types = typeof(PcPlatform).Assembly.GetTypes();
+        var missing = new List<string>();
+        var checkedTypes = new List<string>();
+        foreach (Type t in types.Where(t => t.Namespace == typeof(PcPlatform).Namespace && t.IsClass && !t.IsAbstract && !t.IsNested
+            && !t.Name.StartsWith('<') && !(t.IsSealed && t.IsAbstract)))
+        {
+            bool hasFields = t.GetFields(System.Reflection.BindingFlags.Instance | System.Reflection.BindingFlags.NonPublic | System.Reflection.BindingFlags.Public)
+                .Any(f => !typeof(Delegate).IsAssignableFrom(f.FieldType) && f.FieldType != typeof(Lock));
+            checkedTypes.Add(t.Name);
+            if (hasFields && !typeof(IDeviceState).IsAssignableFrom(t) && !SavedByOwner.ContainsKey(t.Name))
+            {
+                missing.Add(t.Name);
+            }
+        }
+        Assert.Contains("Hpet", checkedTypes);
+        Assert.Contains("MchHostBridge", checkedTypes);
+        Assert.True(missing.Count == 0, $"device classes without saved state: {string.Join(", ", missing)}");
     }
 }

@@ -97,7 +97,7 @@ public sealed class IoApic : IDeviceState
                 throw reader.Fail($"base address 0x{state["base_address"]:x} is not this IOAPIC's 0x{current["base_address"]:x}");
             }
             KernelChipState.AtMost(reader, state, "ioregsel", 0xff);
-            KernelChipState.AtMost(reader, state, "id", 0xff);
+            KernelChipState.AtMost(reader, state, "id", 0x0f);
             KernelChipState.AtMost(reader, state, "irr", 0xff_ffff);
             KernelChipState.Apply(reader, () => vm.SetIrqchip(KvmIrqchipId.Ioapic, state));
             return;
