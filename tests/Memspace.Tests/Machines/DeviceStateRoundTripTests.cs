@@ -2,6 +2,7 @@ using System.Diagnostics;
 using Memspace.Machines;
 using Memspace.Machines.Devices;
 using Memspace.Machines.State;
+using Memspace.Printing;
 
 namespace Memspace.Tests.Machines;
 
@@ -187,6 +188,23 @@ public class DeviceStateRoundTripTests(ITestOutputHelper output)
             cfg.Write(0x00, MchHostBridge.SmramRegister, 0x5a, 1);
             Assert.Equal(0x1au, cfg.Read(0x00, MchHostBridge.SmramRegister, 1));
         }
+    }
+
+    /// <summary>
+    /// The twelve QEMU-recorded SeaBIOS final states (pc and q35, each RAM size, before and after the
+    /// firmware ran): the replayed machine's state, loaded into a freshly built one, gives the same
+    /// trees, flat views and slots, which FirmwareConformanceTests compares with QEMU's own.
+    /// </summary>
+    [Theory]
+    [MemberData(nameof(FirmwareConformanceTests.Cases), MemberType = typeof(FirmwareConformanceTests))]
+    public void SeaBiosFinalStatesMoveWithTheirDeviceState(string caseName)
+    {
+        using X86Machine a = FirmwareConformanceTests.Build(caseName, qemuSlotFlags: true);
+        DeviceStateImage saved = DeviceStateImage.Save(a);
+        using var b = (X86Machine)Machine.Create(a.Name, a.Options);
+        saved.Load(b);
+        Assert.Equal(DeviceStateImage.Topology(a), DeviceStateImage.Topology(b));
+        Assert.Equal(MtreePrinter.ToText(a.System), MtreePrinter.ToText(b.System));
     }
 
     [Fact]
