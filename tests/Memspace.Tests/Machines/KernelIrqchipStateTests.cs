@@ -11,7 +11,12 @@ namespace Memspace.Tests.Machines;
 /// </summary>
 public class KernelIrqchipStateTests
 {
-    /// <summary>What a guest's programming leaves in the kernel: both PICs initialised and masked, IOAPIC pins routed, PIT counter 0 periodic.</summary>
+    /// <summary>
+    /// What a guest's programming leaves in the kernel: both PICs initialised and masked, IOAPIC pins
+    /// routed, PIT counters loaded. Counter 0 is in mode 5 (hardware strobe), for which KVM runs no
+    /// timer: a periodic counter 0 would raise IRQ 0 on its own clock and change the PIC's IRR between
+    /// the two machines' reads.
+    /// </summary>
     private static void Program(IKvmVm vm)
     {
         KvmChipState master = vm.GetIrqchip(KvmIrqchipId.PicMaster);
@@ -34,7 +39,7 @@ public class KernelIrqchipStateTests
         vm.SetIrqchip(KvmIrqchipId.Ioapic, ioapic);
         KvmChipState pit = vm.GetPit();
         pit["channels[0].count"] = 0x2e9c;
-        pit["channels[0].mode"] = 2;
+        pit["channels[0].mode"] = 5;
         pit["channels[0].rw_mode"] = 3;
         pit["channels[0].read_state"] = 3;
         pit["channels[0].write_state"] = 3;
