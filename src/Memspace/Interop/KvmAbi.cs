@@ -15,7 +15,11 @@ internal static class KvmAbi
     public const uint SetIdentityMapAddr = 0x4008AE48;
     public const uint CreateIrqchip = 0xAE60;
     public const uint IrqLine = 0x4008AE61;
+    public const uint GetIrqchip = 0xC208AE62;
+    public const uint SetIrqchip = 0x8208AE63;
     public const uint CreatePit2 = 0x4040AE77;
+    public const uint GetPit2 = 0x8070AE9F;
+    public const uint SetPit2 = 0x4070AEA0;
     public const uint Ioeventfd = 0x4040AE79;
     public const uint Run = 0xAE80;
     public const uint GetRegs = 0x8090AE81;

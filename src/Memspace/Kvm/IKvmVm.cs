@@ -34,4 +34,27 @@ public interface IKvmVm
     /// <param name="fd">The eventfd.</param>
     /// <param name="flags"><c>DATAMATCH</c> (1), <c>PIO</c> (2), <c>DEASSIGN</c> (4).</param>
     int Ioeventfd(ulong address, uint length, ulong datamatch, int fd, uint flags);
+
+    /// <summary>Whether the VM has KVM's in-kernel PIC, IOAPIC and PIT (<c>KVM_CREATE_IRQCHIP</c> and <c>KVM_CREATE_PIT2</c> were made).</summary>
+    bool HasInKernelIrqchip => false;
+
+    /// <summary><c>KVM_GET_IRQCHIP</c>: the state of one in-kernel chip.</summary>
+    /// <param name="chip">Which chip.</param>
+    /// <exception cref="KvmException">The VM has no in-kernel irqchip, or KVM refused.</exception>
+    KvmChipState GetIrqchip(KvmIrqchipId chip) => throw new KvmException("KVM_GET_IRQCHIP: this VM has no in-kernel irqchip");
+
+    /// <summary><c>KVM_SET_IRQCHIP</c>: replaces the state of one in-kernel chip.</summary>
+    /// <param name="chip">Which chip.</param>
+    /// <param name="state">Its new state (a <c>kvm_pic_state</c> or <c>kvm_ioapic_state</c> as <see cref="GetIrqchip"/> returns).</param>
+    /// <exception cref="KvmException">The VM has no in-kernel irqchip, or KVM refused.</exception>
+    void SetIrqchip(KvmIrqchipId chip, KvmChipState state) => throw new KvmException("KVM_SET_IRQCHIP: this VM has no in-kernel irqchip");
+
+    /// <summary><c>KVM_GET_PIT2</c>: the in-kernel PIT's state.</summary>
+    /// <exception cref="KvmException">The VM has no in-kernel PIT, or KVM refused.</exception>
+    KvmChipState GetPit() => throw new KvmException("KVM_GET_PIT2: this VM has no in-kernel PIT");
+
+    /// <summary><c>KVM_SET_PIT2</c>: replaces the in-kernel PIT's state (KVM restarts each counter's count at the time of the call).</summary>
+    /// <param name="state">A <c>kvm_pit_state2</c> as <see cref="GetPit"/> returns.</param>
+    /// <exception cref="KvmException">The VM has no in-kernel PIT, or KVM refused.</exception>
+    void SetPit(KvmChipState state) => throw new KvmException("KVM_SET_PIT2: this VM has no in-kernel PIT");
 }

@@ -228,6 +228,84 @@ public sealed class KvmVm : IKvmVm, IDisposable
         }
     }
 
+    /// <inheritdoc/>
+    public bool HasInKernelIrqchip => HasIrqchip;
+
+    /// <inheritdoc/>
+    public KvmChipState GetIrqchip(KvmIrqchipId chip)
+    {
+        KvmChipState state = KvmChipState.ForIrqchip(chip);
+        var buffer = new byte[KvmIrqchipLayout.IrqchipSize];
+        BitConverter.TryWriteBytes(buffer, (uint)chip);
+        int r = IoctlBuffer(KvmAbi.GetIrqchip, buffer);
+        if (r < 0)
+        {
+            throw new KvmException("KVM_GET_IRQCHIP", -r, $"chip {(int)chip}");
+        }
+        state.CopyFrom(buffer.AsSpan(KvmIrqchipLayout.IrqchipChipOffset));
+        return state;
+    }
+
+    /// <inheritdoc/>
+    public void SetIrqchip(KvmIrqchipId chip, KvmChipState state)
+    {
+        ArgumentNullException.ThrowIfNull(state);
+        if (state.Bytes.Length != KvmChipState.ForIrqchip(chip).Bytes.Length)
+        {
+            throw new ArgumentException($"a {state.StructName} is not the state of chip {chip}", nameof(state));
+        }
+        var buffer = new byte[KvmIrqchipLayout.IrqchipSize];
+        BitConverter.TryWriteBytes(buffer, (uint)chip);
+        state.CopyTo(buffer.AsSpan(KvmIrqchipLayout.IrqchipChipOffset));
+        int r = IoctlBuffer(KvmAbi.SetIrqchip, buffer);
+        if (r < 0)
+        {
+            throw new KvmException("KVM_SET_IRQCHIP", -r, $"chip {(int)chip}");
+        }
+    }
+
+    /// <inheritdoc/>
+    public KvmChipState GetPit()
+    {
+        KvmChipState state = KvmChipState.ForPit();
+        var buffer = new byte[KvmIrqchipLayout.PitState2Size];
+        int r = IoctlBuffer(KvmAbi.GetPit2, buffer);
+        if (r < 0)
+        {
+            throw new KvmException("KVM_GET_PIT2", -r);
+        }
+        state.CopyFrom(buffer);
+        return state;
+    }
+
+    /// <inheritdoc/>
+    public void SetPit(KvmChipState state)
+    {
+        ArgumentNullException.ThrowIfNull(state);
+        if (state.Bytes.Length != KvmIrqchipLayout.PitState2Size)
+        {
+            throw new ArgumentException($"a {state.StructName} is not a kvm_pit_state2", nameof(state));
+        }
+        var buffer = new byte[KvmIrqchipLayout.PitState2Size];
+        state.CopyTo(buffer);
+        int r = IoctlBuffer(KvmAbi.SetPit2, buffer);
+        if (r < 0)
+        {
+            throw new KvmException("KVM_SET_PIT2", -r);
+        }
+    }
+
+    /// <summary>A VM ioctl whose argument is <paramref name="buffer"/>, laid out as the ioctl's struct; returns the result or -errno.</summary>
+    // SAFETY: the buffer is pinned for the call and is exactly the size the ioctl number encodes
+    // (KvmIrqchipLayout's sizes, checked against <linux/kvm.h> by KvmAbiLayoutTests).
+    private unsafe int IoctlBuffer(uint request, byte[] buffer)
+    {
+        fixed (byte* p = buffer)
+        {
+            return Libc.Ioctl(_vmFd, request, (nint)p);
+        }
+    }
+
     /// <summary>Size of a vCPU's <c>kvm_run</c> mapping.</summary>
     public int VcpuMmapSize { get; }
 

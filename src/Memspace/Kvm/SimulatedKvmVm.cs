@@ -10,13 +10,37 @@ public sealed class SimulatedKvmVm : IKvmVm
 {
     private readonly Dictionary<uint, KvmUserspaceMemoryRegion> _slots = [];
     private readonly Dictionary<uint, HashSet<ulong>> _dirty = [];
+    private readonly KvmChipState[]? _irqchip;
+    private readonly KvmChipState? _pit;
 
     /// <summary>Creates a simulated VM.</summary>
     /// <param name="nrMemslots">Slot limit to enforce.</param>
     /// <param name="readonlyMemSupported">Whether read-only slots are offered.</param>
     /// <param name="addressSpaces">Memory address spaces (2 on x86: normal and SMM).</param>
-    public SimulatedKvmVm(int nrMemslots = 32764, bool readonlyMemSupported = true, int addressSpaces = 2)
+    /// <param name="inKernelIrqchip">Keep the state of an in-kernel PIC pair, IOAPIC and PIT in memory, as KVM
+    /// would after <c>KVM_CREATE_IRQCHIP</c> and <c>KVM_CREATE_PIT2</c> (for the state round trip without <c>/dev/kvm</c>).</param>
+    public SimulatedKvmVm(int nrMemslots = 32764, bool readonlyMemSupported = true, int addressSpaces = 2, bool inKernelIrqchip = false)
     {
+        if (inKernelIrqchip)
+        {
+            _irqchip = [KvmChipState.ForIrqchip(KvmIrqchipId.PicMaster), KvmChipState.ForIrqchip(KvmIrqchipId.PicSlave), KvmChipState.ForIrqchip(KvmIrqchipId.Ioapic)];
+            // KVM's reset state: ELCR masks per chip, IOAPIC at 0xfec00000 with every pin masked, PIT counters
+            // at 65536 with their gates high and no mode programmed.
+            _irqchip[0]["elcr_mask"] = 0xf8;
+            _irqchip[1]["elcr_mask"] = 0xde;
+            _irqchip[2]["base_address"] = 0xfec00000;
+            for (int i = 0; i < 24; i++)
+            {
+                _irqchip[2][$"redirtbl[{i}]"] = 1UL << 16;
+            }
+            _pit = KvmChipState.ForPit();
+            for (int c = 0; c < 3; c++)
+            {
+                _pit[$"channels[{c}].count"] = 0x10000;
+                _pit[$"channels[{c}].mode"] = 0xff;
+                _pit[$"channels[{c}].gate"] = c == 2 ? 0UL : 1UL;
+            }
+        }
         AddressSpaces = addressSpaces;
         NrMemslots = nrMemslots;
         ReadonlyMemSupported = readonlyMemSupported;
@@ -106,6 +130,50 @@ public sealed class SimulatedKvmVm : IKvmVm
     {
         Calls.Add($"ioeventfd addr=0x{address:x} len={length} datamatch=0x{datamatch:x} flags=0x{flags:x}");
         return 0;
+    }
+
+    /// <inheritdoc/>
+    public bool HasInKernelIrqchip => _irqchip is not null;
+
+    /// <inheritdoc/>
+    public KvmChipState GetIrqchip(KvmIrqchipId chip)
+    {
+        Calls.Add($"get_irqchip chip={(int)chip}");
+        KvmChipState[] chips = _irqchip ?? throw new KvmException("KVM_GET_IRQCHIP", 6, "no in-kernel irqchip"); // ENXIO
+        return (uint)chip < 3 ? chips[(int)chip].Clone() : throw new KvmException("KVM_GET_IRQCHIP", 22, $"chip {(int)chip}");
+    }
+
+    /// <inheritdoc/>
+    public void SetIrqchip(KvmIrqchipId chip, KvmChipState state)
+    {
+        ArgumentNullException.ThrowIfNull(state);
+        Calls.Add($"set_irqchip chip={(int)chip}");
+        KvmChipState[] chips = _irqchip ?? throw new KvmException("KVM_SET_IRQCHIP", 6, "no in-kernel irqchip");
+        if ((uint)chip >= 3 || state.StructName != chips[(int)chip].StructName)
+        {
+            throw new KvmException("KVM_SET_IRQCHIP", 22, $"chip {(int)chip}");
+        }
+        chips[(int)chip] = state.Clone();
+    }
+
+    /// <inheritdoc/>
+    public KvmChipState GetPit()
+    {
+        Calls.Add("get_pit2");
+        return (_pit ?? throw new KvmException("KVM_GET_PIT2", 6, "no in-kernel PIT")).Clone();
+    }
+
+    /// <inheritdoc/>
+    public void SetPit(KvmChipState state)
+    {
+        ArgumentNullException.ThrowIfNull(state);
+        Calls.Add("set_pit2");
+        KvmChipState pit = _pit ?? throw new KvmException("KVM_SET_PIT2", 6, "no in-kernel PIT");
+        if (state.StructName != pit.StructName)
+        {
+            throw new KvmException("KVM_SET_PIT2", 22);
+        }
+        pit.CopyFrom(state.Bytes);
     }
 
     private static ulong HostMemoryPage => Ram.HostMemory.HostPageSize;

@@ -264,7 +264,8 @@ public abstract class Machine : IDisposable
             case MachineAccelerator.None:
                 return;
             case MachineAccelerator.Simulated:
-                Kvm = KvmAccelerator.Attach(System, new SimulatedKvmVm(addressSpaces: Options.SimulatedKvmAddressSpaces), Memory, Io);
+                Kvm = KvmAccelerator.Attach(System, new SimulatedKvmVm(addressSpaces: Options.SimulatedKvmAddressSpaces,
+                    inKernelIrqchip: Options.SimulatedKernelIrqchip && KvmOptions().InKernelIrqchip), Memory, Io);
                 break;
             case MachineAccelerator.Kvm:
                 Kvm = KvmAccelerator.Create(System, Memory, Io, KvmOptions());

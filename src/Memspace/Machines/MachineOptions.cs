@@ -61,4 +61,20 @@ public sealed record MachineOptions
 
     /// <summary>Add the ISA debug console at port 0x402 (QEMU's <c>-device isa-debugcon,iobase=0x402</c>), where SeaBIOS writes its log. Default off.</summary>
     public bool DebugConsole { get; init; }
+
+    /// <summary>
+    /// The host time, in nanoseconds, the device timers follow (the 8254 model, the HPET main counter,
+    /// the ACPI PM timer); null for the monotonic clock. A clock that stands still makes saved device
+    /// state reproducible (tests); a saved timer continues from its saved value on whatever clock the
+    /// destination has.
+    /// </summary>
+    public Func<long>? DeviceClock { get; init; }
+
+    /// <summary>
+    /// With <see cref="MachineAccelerator.Simulated"/> and <see cref="KernelIrqchip"/>: the simulated VM keeps
+    /// an in-kernel PIC pair, IOAPIC and PIT state in memory as KVM would, and the "kvm-" devices save and
+    /// load theirs through it (<c>KVM_GET/SET_IRQCHIP</c>, <c>KVM_GET/SET_PIT2</c>), as on a real VM. Default off:
+    /// the simulated VM serves no interrupt controller, and the devices' own models are what is saved.
+    /// </summary>
+    public bool SimulatedKernelIrqchip { get; init; }
 }

@@ -57,6 +57,9 @@ public sealed class PcMachine : X86Machine
     /// <summary>The ISA floppy controller, or null.</summary>
     public FloppyController? Floppy { get; private set; }
 
+    /// <inheritdoc/>
+    protected override IEnumerable<State.IDeviceState> BoardDeviceStates() => Floppy is { } fdc ? [fdc] : [];
+
     private void CreateIsaBridge()
     {
         Piix3 = new Piix3(this);

@@ -273,9 +273,51 @@ public abstract class X86Machine : Machine
         }
     }
 
+    /// <summary>
+    /// Registers every device's state with the machine, in a fixed order: the PCI functions by devfn
+    /// (the host bridge first), the platform devices, the board's own ISA devices, the userspace 8259
+    /// pair and 8254 (Unicorn), the UART and the demo device. Names are QEMU-like: "00:1f.0/ICH9-LPC" for a
+    /// PCI function, "name@address" for the rest.
+    /// </summary>
+    private void RegisterDeviceStates()
+    {
+        if (HostBridge is { } bridge)
+        {
+            foreach (PciDevice f in bridge.RootBus.Functions)
+            {
+                RegisterDeviceState(f);
+            }
+        }
+        Platform?.RegisterDeviceStates(this);
+        foreach (State.IDeviceState device in BoardDeviceStates())
+        {
+            RegisterDeviceState(device);
+        }
+        if (Pic is { } pic)
+        {
+            RegisterDeviceState(pic);
+        }
+        if (Pit is { } pit)
+        {
+            RegisterDeviceState(pit);
+        }
+        if (Serial is { } serial)
+        {
+            RegisterDeviceState(serial);
+        }
+        if (Demo is { } demo)
+        {
+            RegisterDeviceState(demo);
+        }
+    }
+
+    /// <summary>The board's devices with state that are neither PCI functions nor platform devices (the pc's floppy controller).</summary>
+    protected virtual IEnumerable<State.IDeviceState> BoardDeviceStates() => [];
+
     /// <inheritdoc/>
     protected override void MachineDone()
     {
+        RegisterDeviceStates();
         // acpi_setup: the fw_cfg blobs live in resizeable RAM blocks that are never mapped. Memspace
         // builds no ACPI tables; the blocks have QEMU 7.2's sizes so that the RAM list is QEMU's.
         AddFwCfgBlob("/rom@etc/acpi/tables", AcpiTablesSize, AcpiTablesMaxSize);

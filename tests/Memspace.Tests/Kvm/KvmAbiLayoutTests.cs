@@ -36,6 +36,19 @@ public class KvmAbiLayoutTests
             N(KVM_GET_XSAVE); N(KVM_SET_XSAVE); N(KVM_GET_XCRS); N(KVM_SET_XCRS); N(KVM_SET_CLOCK); N(KVM_GET_CLOCK);
             N(KVM_CAP_IRQCHIP); N(KVM_CAP_MP_STATE); N(KVM_CAP_ADJUST_CLOCK); N(KVM_CAP_VCPU_EVENTS); N(KVM_CAP_DEBUGREGS); N(KVM_CAP_XSAVE); N(KVM_CAP_XCRS);
             N(KVM_VCPUEVENT_VALID_NMI_PENDING); N(KVM_VCPUEVENT_VALID_SIPI_VECTOR);
+            S(kvm_irqchip); O(kvm_irqchip, chip_id); O(kvm_irqchip, chip); printf("kvm_irqchip.chip size %zu\n", sizeof(((struct kvm_irqchip *)0)->chip));
+            S(kvm_pic_state); S(kvm_ioapic_state); S(kvm_pit_state2); S(kvm_pit_channel_state);
+            O(kvm_pic_state, last_irr); O(kvm_pic_state, irr); O(kvm_pic_state, imr); O(kvm_pic_state, isr); O(kvm_pic_state, priority_add);
+            O(kvm_pic_state, irq_base); O(kvm_pic_state, read_reg_select); O(kvm_pic_state, poll); O(kvm_pic_state, special_mask);
+            O(kvm_pic_state, init_state); O(kvm_pic_state, auto_eoi); O(kvm_pic_state, rotate_on_auto_eoi); O(kvm_pic_state, special_fully_nested_mode);
+            O(kvm_pic_state, init4); O(kvm_pic_state, elcr); O(kvm_pic_state, elcr_mask);
+            O(kvm_ioapic_state, base_address); O(kvm_ioapic_state, ioregsel); O(kvm_ioapic_state, id); O(kvm_ioapic_state, irr); O(kvm_ioapic_state, redirtbl);
+            O(kvm_pit_channel_state, count); O(kvm_pit_channel_state, latched_count); O(kvm_pit_channel_state, count_latched); O(kvm_pit_channel_state, status_latched);
+            O(kvm_pit_channel_state, status); O(kvm_pit_channel_state, read_state); O(kvm_pit_channel_state, write_state); O(kvm_pit_channel_state, write_latch);
+            O(kvm_pit_channel_state, rw_mode); O(kvm_pit_channel_state, mode); O(kvm_pit_channel_state, bcd); O(kvm_pit_channel_state, gate);
+            O(kvm_pit_channel_state, count_load_time); O(kvm_pit_state2, channels); O(kvm_pit_state2, flags);
+            N(KVM_IOAPIC_NUM_PINS); N(KVM_IRQCHIP_PIC_MASTER); N(KVM_IRQCHIP_PIC_SLAVE); N(KVM_IRQCHIP_IOAPIC);
+            N(KVM_GET_IRQCHIP); N(KVM_SET_IRQCHIP); N(KVM_GET_PIT2); N(KVM_SET_PIT2);
             O(kvm_run, immediate_exit); O(kvm_run, exit_reason); O(kvm_run, io); O(kvm_run, io.direction); O(kvm_run, io.size); O(kvm_run, io.port);
             O(kvm_run, io.count); O(kvm_run, io.data_offset); O(kvm_run, mmio.phys_addr); O(kvm_run, mmio.data); O(kvm_run, mmio.len); O(kvm_run, mmio.is_write);
             O(kvm_run, fail_entry.hardware_entry_failure_reason); O(kvm_run, internal.suberror); O(kvm_run, internal.ndata); O(kvm_run, internal.data);
@@ -128,6 +141,53 @@ public class KvmAbiLayoutTests
         // The structures passed as whole blobs are sized by their ioctl numbers, checked below.
         Same(k, "kvm_vcpu_events size", KvmAbi.IoctlSize(KvmAbi.GetVcpuEvents));
         Same(k, "kvm_clock_data size", KvmAbi.IoctlSize(KvmAbi.GetClock));
+    }
+
+    [Fact]
+    public void IrqchipAndPitLayoutsMatchTheKernelHeaders()
+    {
+        Dictionary<string, ulong> k = KernelFacts();
+        Same(k, "kvm_irqchip size", (int)KvmIrqchipLayout.IrqchipSize);
+        Same(k, "kvm_irqchip.chip", (int)KvmIrqchipLayout.IrqchipChipOffset);
+        Same(k, "kvm_irqchip.chip size", (int)KvmIrqchipLayout.IrqchipChipSize);
+        Same(k, "kvm_pic_state size", (int)KvmIrqchipLayout.PicStateSize);
+        Same(k, "kvm_ioapic_state size", (int)KvmIrqchipLayout.IoapicStateSize);
+        Same(k, "kvm_pit_state2 size", (int)KvmIrqchipLayout.PitState2Size);
+        Same(k, "kvm_pit_channel_state size", (int)KvmIrqchipLayout.PitChannelSize);
+        Same(k, "KVM_IOAPIC_NUM_PINS", (int)KvmIrqchipLayout.IoapicPins);
+        Same(k, "KVM_IRQCHIP_PIC_MASTER", (int)KvmIrqchipLayout.ChipPicMaster);
+        Same(k, "KVM_IRQCHIP_PIC_SLAVE", (int)KvmIrqchipLayout.ChipPicSlave);
+        Same(k, "KVM_IRQCHIP_IOAPIC", (int)KvmIrqchipLayout.ChipIoapic);
+        foreach ((string name, int offset, int size, bool _) in KvmIrqchipLayout.PicFields)
+        {
+            Assert.True(k[$"kvm_pic_state.{name}"] == (ulong)offset, $"kvm_pic_state.{name}: headers {k[$"kvm_pic_state.{name}"]}, Memspace {offset}");
+            Assert.Equal(1, size);
+        }
+        ulong redirtbl = k["kvm_ioapic_state.redirtbl"];
+        foreach ((string name, int offset, int size, bool _) in KvmIrqchipLayout.IoapicFields)
+        {
+            ulong expected = name.StartsWith("redirtbl[", StringComparison.Ordinal)
+                ? redirtbl + (8 * ulong.Parse(name[9..^1], System.Globalization.CultureInfo.InvariantCulture))
+                : k[$"kvm_ioapic_state.{name}"];
+            Assert.True(expected == (ulong)offset, $"kvm_ioapic_state.{name}: headers {expected}, Memspace {offset}");
+        }
+        ulong channels = k["kvm_pit_state2.channels"], channel = k["kvm_pit_channel_state size"];
+        foreach ((string name, int offset, int size, bool _) in KvmIrqchipLayout.PitFields)
+        {
+            ulong expected = name == "flags"
+                ? k["kvm_pit_state2.flags"]
+                : channels + (channel * (ulong)(name[9] - '0')) + k[$"kvm_pit_channel_state.{name[12..]}"];
+            Assert.True(expected == (ulong)offset, $"kvm_pit_state2.{name}: headers {expected}, Memspace {offset}");
+            Assert.True(offset + size <= KvmIrqchipLayout.PitState2Size);
+        }
+        (string, ulong)[] ioctls =
+        [
+            ("KVM_GET_IRQCHIP", KvmAbi.GetIrqchip), ("KVM_SET_IRQCHIP", KvmAbi.SetIrqchip), ("KVM_GET_PIT2", KvmAbi.GetPit2), ("KVM_SET_PIT2", KvmAbi.SetPit2),
+        ];
+        foreach ((string name, ulong value) in ioctls)
+        {
+            Assert.True(k[name] == value, $"{name}: headers 0x{k[name]:x}, Memspace 0x{value:x}");
+        }
     }
 
     [Fact]

@@ -1,3 +1,4 @@
+using Memspace.Machines.State;
 using Memspace.Regions;
 
 namespace Memspace.Machines.Devices;
@@ -36,6 +37,27 @@ public sealed class AcpiGpe
     /// <param name="index">Status byte.</param>
     /// <param name="bits">Bits to set.</param>
     public void Raise(int index, byte bits) { lock (_lock) { _bytes[index] |= bits; } }
+
+    /// <summary>Writes the status and enable bytes as one field ("gpe0" after <paramref name="prefix"/>).</summary>
+    /// <param name="writer">Where the fields go.</param>
+    /// <param name="prefix">Field name prefix.</param>
+    internal void SaveState(DeviceStateWriter writer, string prefix)
+    {
+        lock (_lock)
+        {
+            writer.WriteBytes(prefix + "gpe0", _bytes);
+        }
+    }
+
+    /// <summary>Reads what <see cref="SaveState"/> wrote (exactly this block's length); returns what applies it.</summary>
+    /// <param name="reader">Where the fields come from.</param>
+    /// <param name="prefix">Field name prefix.</param>
+    internal Action ReadState(DeviceStateReader reader, string prefix)
+    {
+        var bytes = new byte[_bytes.Length];
+        reader.ReadBytes(prefix + "gpe0", bytes);
+        return () => { lock (_lock) { bytes.CopyTo(_bytes, 0); } };
+    }
 
     private void Write(ulong offset, ulong value, uint size)
     {

@@ -1,3 +1,4 @@
+using Memspace.Machines.State;
 using Memspace.Regions;
 
 namespace Memspace.Machines.Devices;
@@ -36,6 +37,41 @@ public sealed class AcpiHotplug
         ArgumentNullException.ThrowIfNull(io);
         io.AddSubregion(pciAt, Pci);
         io.AddSubregion(cpuAt, Cpu);
+    }
+
+    /// <summary>Writes both blocks' bytes ("pci_hotplug", "cpu_hotplug" after <paramref name="prefix"/>).</summary>
+    /// <param name="writer">Where the fields go.</param>
+    /// <param name="prefix">Field name prefix.</param>
+    internal void SaveState(DeviceStateWriter writer, string prefix)
+    {
+        lock (_lock)
+        {
+            writer.WriteBytes(prefix + "pci_hotplug", _pci);
+            writer.WriteBytes(prefix + "cpu_hotplug", _cpu);
+        }
+    }
+
+    /// <summary>Reads what <see cref="SaveState"/> wrote; status bytes must read 0 (nothing is ever hotplugged). Returns what applies it.</summary>
+    /// <param name="reader">Where the fields come from.</param>
+    /// <param name="prefix">Field name prefix.</param>
+    internal Action ReadState(DeviceStateReader reader, string prefix)
+    {
+        var pci = new byte[_pci.Length];
+        var cpu = new byte[_cpu.Length];
+        reader.ReadBytes(prefix + "pci_hotplug", pci);
+        reader.ReadBytes(prefix + "cpu_hotplug", cpu);
+        if (pci.AsSpan(0, 0x10).ContainsAnyExcept((byte)0))
+        {
+            throw reader.Fail($"field '{prefix}pci_hotplug' has hotplug status bits set, which this machine never raises");
+        }
+        return () =>
+        {
+            lock (_lock)
+            {
+                pci.CopyTo(_pci, 0);
+                cpu.CopyTo(_cpu, 0);
+            }
+        };
     }
 
     private ulong Read(byte[] block, ulong offset, uint size)

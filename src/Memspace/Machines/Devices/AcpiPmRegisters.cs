@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using Memspace.Machines.State;
 using Memspace.Regions;
 
 namespace Memspace.Machines.Devices;
@@ -17,6 +18,7 @@ public sealed class AcpiPmRegisters
     private readonly Lock _lock = new();
     private readonly Func<long> _clock;
     private ushort _status, _enable, _control;
+    private long _timerOffset;
 
     /// <summary>Creates the three regions and maps them into <paramref name="container"/>.</summary>
     /// <param name="system">The memory system.</param>
@@ -54,7 +56,9 @@ public sealed class AcpiPmRegisters
     public ushort ControlValue { get { lock (_lock) { return _control; } } }
 
     /// <summary>The PM timer now (24 bits).</summary>
-    public uint TimerValue => (uint)((_clock() * TimerFrequency / 1_000_000_000) & 0xff_ffff);
+    public uint TimerValue => (uint)((TimerTicks() + Volatile.Read(ref _timerOffset)) & 0xff_ffff);
+
+    private long TimerTicks() => (long)((Int128)_clock() * TimerFrequency / 1_000_000_000);
 
     /// <summary>Raised when the guest asks for soft power-off (SLP_EN with sleep type 0).</summary>
     public event Action? PowerOffRequested;
@@ -76,6 +80,49 @@ public sealed class AcpiPmRegisters
         {
             _status |= bits;
         }
+    }
+
+    /// <summary>Writes PM1 status, enable, control and the PM timer's value now, each field name prefixed by <paramref name="prefix"/>.</summary>
+    /// <param name="writer">Where the fields go.</param>
+    /// <param name="prefix">Field name prefix ("pm1.").</param>
+    internal void SaveState(DeviceStateWriter writer, string prefix)
+    {
+        lock (_lock)
+        {
+            writer.WriteU16(prefix + "sts", _status);
+            writer.WriteU16(prefix + "en", _enable);
+            writer.WriteU16(prefix + "cnt", _control);
+        }
+        writer.WriteU32(prefix + "tmr", TimerValue);
+    }
+
+    /// <summary>Reads what <see cref="SaveState"/> wrote; returns what applies it (the timer continues from its saved value).</summary>
+    /// <param name="reader">Where the fields come from.</param>
+    /// <param name="prefix">Field name prefix.</param>
+    internal Action ReadState(DeviceStateReader reader, string prefix)
+    {
+        ushort status = reader.ReadU16(prefix + "sts");
+        ushort enable = reader.ReadU16(prefix + "en");
+        ushort control = reader.ReadU16(prefix + "cnt");
+        uint timer = reader.ReadU32(prefix + "tmr");
+        if (timer > 0xff_ffff)
+        {
+            throw reader.Fail($"field '{prefix}tmr' is 0x{timer:x}; the PM timer has 24 bits");
+        }
+        if ((control & (1 << 13)) != 0)
+        {
+            throw reader.Fail($"field '{prefix}cnt' is 0x{control:x4}: SLP_EN (bit 13) is a command bit and always reads 0");
+        }
+        return () =>
+        {
+            lock (_lock)
+            {
+                _status = status;
+                _enable = enable;
+                _control = control;
+            }
+            Volatile.Write(ref _timerOffset, timer - TimerTicks());
+        };
     }
 
     private ulong ReadEvent(ulong offset, uint size)

@@ -1,3 +1,4 @@
+using Memspace.Machines.State;
 using Memspace.Regions;
 
 namespace Memspace.Machines.Devices;
@@ -109,6 +110,67 @@ public sealed class AhciHba
         {
             ResetLocked();
         }
+    }
+
+    /// <summary>Writes GHC, IS, the index register and the ports' registers ("ahci.ghc", "ahci.is", "ahci.idp_index", "ahci.ports", 32 little-endian words per port).</summary>
+    /// <param name="writer">Where the fields go.</param>
+    internal void SaveState(DeviceStateWriter writer)
+    {
+        lock (_lock)
+        {
+            writer.WriteU32("ahci.ghc", _ghc);
+            writer.WriteU32("ahci.is", _is);
+            writer.WriteU32("ahci.idp_index", _index);
+            var ports = new byte[_port.Length * 4];
+            for (int i = 0; i < _port.Length; i++)
+            {
+                System.Buffers.Binary.BinaryPrimitives.WriteUInt32LittleEndian(ports.AsSpan(4 * i), _port[i]);
+            }
+            writer.WriteBytes("ahci.ports", ports);
+        }
+    }
+
+    /// <summary>Reads what <see cref="SaveState"/> wrote, refusing values the registers cannot hold; returns what applies it.</summary>
+    /// <param name="reader">Where the fields come from.</param>
+    internal Action ReadState(DeviceStateReader reader)
+    {
+        uint ghc = reader.ReadU32("ahci.ghc");
+        uint interrupts = reader.ReadU32("ahci.is");
+        uint index = reader.ReadU32("ahci.idp_index");
+        var ports = new byte[_port.Length * 4];
+        reader.ReadBytes("ahci.ports", ports);
+        if ((ghc & ~((1u << 31) | 2u)) != 0 || (ghc & (1u << 31)) == 0)
+        {
+            throw reader.Fail($"field 'ahci.ghc' is 0x{ghc:x8}; only AE (bit 31, always set) and IE (bit 1) are kept");
+        }
+        if ((index & ~0xffcu) != 0)
+        {
+            throw reader.Fail($"field 'ahci.idp_index' is 0x{index:x}; the index register holds a dword offset below 0x1000");
+        }
+        var words = new uint[_port.Length];
+        for (int i = 0; i < words.Length; i++)
+        {
+            words[i] = System.Buffers.Binary.BinaryPrimitives.ReadUInt32LittleEndian(ports.AsSpan(4 * i));
+            int r = i % 32;
+            if ((r is 7 or 8 or 9 or 10 or 14 or >= 15) && words[i] != 0)
+            {
+                throw reader.Fail($"port {i / 32} register {r} is 0x{words[i]:x8}; with no drive it always reads 0 here");
+            }
+            if (r == 6 && (words[i] & 0xc000) != 0)
+            {
+                throw reader.Fail($"port {i / 32} PxCMD 0x{words[i]:x8} has CR/FR set, which stay clear with no device");
+            }
+        }
+        return () =>
+        {
+            lock (_lock)
+            {
+                _ghc = ghc;
+                _is = interrupts;
+                _index = index;
+                words.CopyTo(_port, 0);
+            }
+        };
     }
 
     private void ResetLocked()

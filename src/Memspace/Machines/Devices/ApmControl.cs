@@ -1,3 +1,4 @@
+using Memspace.Machines.State;
 using Memspace.Regions;
 
 namespace Memspace.Machines.Devices;
@@ -31,6 +32,27 @@ public sealed class ApmControl
 
     /// <summary>Raised on a write to the control port, with the value (where SMM would be entered).</summary>
     public event Action<byte>? ControlWritten;
+
+    /// <summary>Writes the control and status bytes ("apm.cnt", "apm.sts").</summary>
+    /// <param name="writer">Where the fields go.</param>
+    internal void SaveState(DeviceStateWriter writer)
+    {
+        writer.WriteU8("apm.cnt", ControlValue);
+        writer.WriteU8("apm.sts", StatusValue);
+    }
+
+    /// <summary>Reads what <see cref="SaveState"/> wrote; returns what applies it (without raising <see cref="ControlWritten"/>).</summary>
+    /// <param name="reader">Where the fields come from.</param>
+    internal Action ReadState(DeviceStateReader reader)
+    {
+        byte control = reader.ReadU8("apm.cnt");
+        byte status = reader.ReadU8("apm.sts");
+        return () =>
+        {
+            Volatile.Write(ref _control, control);
+            Volatile.Write(ref _status, status);
+        };
+    }
 
     private void Write(int port, byte value)
     {

@@ -1,4 +1,5 @@
 using Memspace.Core;
+using Memspace.Machines.State;
 using Memspace.Regions;
 
 namespace Memspace.Machines.Devices;
@@ -10,7 +11,7 @@ namespace Memspace.Machines.Devices;
 /// 0x08 COUNTER (counts its own reads, from 1), 0x0c DOORBELL (each write is recorded in
 /// <see cref="Doorbells"/> and raises <see cref="Rung"/>). Other offsets read 0 and ignore writes.
 /// </summary>
-internal sealed class DemoDevice
+internal sealed class DemoDevice : IDeviceState
 {
     /// <summary>Where the machines map it: free on pc, q35 and microvm.</summary>
     public const ulong DefaultAddress = 0xfe00_0000;
@@ -53,6 +54,40 @@ internal sealed class DemoDevice
 
     /// <summary>Raised on every DOORBELL write, on the vCPU thread.</summary>
     public event Action<uint>? Rung;
+
+    /// <summary>"memspace-demo@0xfe000000".</summary>
+    public string StateName => "memspace-demo@0xfe000000";
+
+    /// <inheritdoc/>
+    public int StateVersion => 1;
+
+    /// <summary>Writes SCRATCH and COUNTER (the doorbell log is the host's record, not a register).</summary>
+    /// <param name="writer">Where the fields go.</param>
+    public void SaveState(DeviceStateWriter writer)
+    {
+        ArgumentNullException.ThrowIfNull(writer);
+        lock (_lock)
+        {
+            writer.WriteU32("scratch", _scratch);
+            writer.WriteU32("counter", _counter);
+        }
+    }
+
+    /// <summary>Reads what <see cref="SaveState"/> wrote.</summary>
+    /// <param name="reader">Where the fields come from.</param>
+    public void LoadState(DeviceStateReader reader)
+    {
+        ArgumentNullException.ThrowIfNull(reader);
+        reader.EnsureVersion(StateVersion);
+        uint scratch = reader.ReadU32("scratch");
+        uint counter = reader.ReadU32("counter");
+        reader.EnsureEnd();
+        lock (_lock)
+        {
+            _scratch = scratch;
+            _counter = counter;
+        }
+    }
 
     private ulong Read(ulong offset)
     {

@@ -1,3 +1,4 @@
+using Memspace.Machines.State;
 using Memspace.Regions;
 
 namespace Memspace.Machines.Devices;
@@ -9,7 +10,7 @@ namespace Memspace.Machines.Devices;
 /// the data rate (0x3f4/0x3f7 writes) is kept; every command byte written to the FIFO (0x3f5) is
 /// answered with an "invalid command" status 0x80.
 /// </summary>
-public sealed class FloppyController
+public sealed class FloppyController : IDeviceState
 {
     private readonly Lock _lock = new();
     private byte _dor = 0x0c, _rate, _result;
@@ -40,6 +41,43 @@ public sealed class FloppyController
         ArgumentNullException.ThrowIfNull(io);
         io.AddSubregion(0x3f1, Registers);
         io.AddSubregion(0x3f7, DirRegister);
+    }
+
+    /// <summary>"isa-fdc@0x3f0".</summary>
+    public string StateName => "isa-fdc@0x3f0";
+
+    /// <inheritdoc/>
+    public int StateVersion => 1;
+
+    /// <summary>Writes DOR, the data rate and the pending result byte.</summary>
+    /// <param name="writer">Where the fields go.</param>
+    public void SaveState(DeviceStateWriter writer)
+    {
+        ArgumentNullException.ThrowIfNull(writer);
+        lock (_lock)
+        {
+            writer.WriteU8("dor", _dor);
+            writer.WriteU8("rate", _rate);
+            writer.WriteBool("has_result", _hasResult);
+            writer.WriteU8("result", _result);
+        }
+    }
+
+    /// <summary>Reads what <see cref="SaveState"/> wrote (data rate 0-3).</summary>
+    /// <param name="reader">Where the fields come from.</param>
+    public void LoadState(DeviceStateReader reader)
+    {
+        ArgumentNullException.ThrowIfNull(reader);
+        reader.EnsureVersion(StateVersion);
+        byte dor = reader.ReadU8("dor");
+        byte rate = reader.ReadU8("rate", 3);
+        bool hasResult = reader.ReadBool("has_result");
+        byte result = reader.ReadU8("result");
+        reader.EnsureEnd();
+        lock (_lock)
+        {
+            (_dor, _rate, _hasResult, _result) = (dor, rate, hasResult, result);
+        }
     }
 
     private ulong Read(int reg)

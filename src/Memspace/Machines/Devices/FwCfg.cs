@@ -1,6 +1,7 @@
 using System.Buffers.Binary;
 using System.Text;
 using Memspace.Core;
+using Memspace.Machines.State;
 using Memspace.Regions;
 
 namespace Memspace.Machines.Devices;
@@ -14,7 +15,7 @@ namespace Memspace.Machines.Devices;
 /// Items are numbered keys; files get keys from 0x20 in name order and are listed in the directory
 /// item 0x19. Reading past an item's end returns 0.
 /// </summary>
-public sealed class FwCfg
+public sealed class FwCfg : IDeviceState
 {
     /// <summary>"QEMU".</summary>
     public const ushort KeySignature = 0x00;
@@ -171,6 +172,53 @@ public sealed class FwCfg
                 }
             }
             return null;
+        }
+    }
+
+    /// <summary>"fw_cfg@0x510".</summary>
+    public string StateName => "fw_cfg@0x510";
+
+    /// <inheritdoc/>
+    public int StateVersion => 1;
+
+    /// <summary>
+    /// Writes the selected item, the read offset in it and the DMA address's high half waiting for its
+    /// low half. The items and files are not saved: an identically built machine has the same ones.
+    /// </summary>
+    /// <param name="writer">Where the fields go.</param>
+    public void SaveState(DeviceStateWriter writer)
+    {
+        ArgumentNullException.ThrowIfNull(writer);
+        lock (_lock)
+        {
+            writer.WriteU16("cur_entry", _selector);
+            writer.WriteU32("cur_offset", (uint)_offset);
+            writer.WriteU32("dma_addr_high", _dmaHigh);
+        }
+    }
+
+    /// <summary>Reads what <see cref="SaveState"/> wrote; the offset may not pass the end of this machine's item.</summary>
+    /// <param name="reader">Where the fields come from.</param>
+    public void LoadState(DeviceStateReader reader)
+    {
+        ArgumentNullException.ThrowIfNull(reader);
+        reader.EnsureVersion(StateVersion);
+        ushort selector = reader.ReadU16("cur_entry");
+        uint offset = reader.ReadU32("cur_offset");
+        uint high = reader.ReadU32("dma_addr_high");
+        reader.EnsureEnd();
+        lock (_lock)
+        {
+            ushort old = _selector;
+            _selector = selector;
+            int length = Current()?.Length ?? 0;
+            if (offset > (uint)length)
+            {
+                _selector = old;
+                throw reader.Fail($"field 'cur_offset' is {offset}, past the end of item 0x{selector:x4} ({length} bytes on this machine)");
+            }
+            _offset = (int)offset;
+            _dmaHigh = high;
         }
     }
 

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using Memspace.Machines.State;
 using Memspace.Regions;
 
 namespace Memspace.Machines.Devices;
@@ -10,7 +11,7 @@ namespace Memspace.Machines.Devices;
 /// while enabled, and each timer's configuration and comparator registers kept as written. No
 /// interrupt is delivered.
 /// </summary>
-public sealed class Hpet
+public sealed class Hpet : IDeviceState
 {
     /// <summary>Its base address.</summary>
     public const ulong DefaultAddress = 0xfed00000;
@@ -43,6 +44,66 @@ public sealed class Hpet
 
     /// <summary>Whether the main counter runs.</summary>
     public bool Enabled { get { lock (_lock) { return (_config & 1) != 0; } } }
+
+    /// <summary>"hpet@0xfed00000".</summary>
+    public string StateName => "hpet@0xfed00000";
+
+    /// <inheritdoc/>
+    public int StateVersion => 1;
+
+    /// <summary>Writes the configuration, interrupt status, the main counter's value now and each timer's configuration and comparator.</summary>
+    /// <param name="writer">Where the fields go.</param>
+    public void SaveState(DeviceStateWriter writer)
+    {
+        ArgumentNullException.ThrowIfNull(writer);
+        lock (_lock)
+        {
+            writer.WriteU64("config", _config);
+            writer.WriteU64("isr", _isr);
+            writer.WriteU64("counter", Counter());
+            for (int t = 0; t < Timers; t++)
+            {
+                writer.WriteU64($"timer[{t}].config", _timerConfig[t]);
+                writer.WriteU64($"timer[{t}].cmp", _comparator[t]);
+            }
+        }
+    }
+
+    /// <summary>Reads what <see cref="SaveState"/> wrote; the main counter continues from its saved value.</summary>
+    /// <param name="reader">Where the fields come from.</param>
+    public void LoadState(DeviceStateReader reader)
+    {
+        ArgumentNullException.ThrowIfNull(reader);
+        reader.EnsureVersion(StateVersion);
+        ulong config = reader.ReadU64("config");
+        ulong isr = reader.ReadU64("isr");
+        ulong counter = reader.ReadU64("counter");
+        var timerConfig = new ulong[Timers];
+        var comparator = new ulong[Timers];
+        for (int t = 0; t < Timers; t++)
+        {
+            timerConfig[t] = reader.ReadU64($"timer[{t}].config");
+            comparator[t] = reader.ReadU64($"timer[{t}].cmp");
+            if ((timerConfig[t] & ~0x7f4eUL) != 0)
+            {
+                throw reader.Fail($"timer {t} configuration 0x{timerConfig[t]:x} has bits outside the writable 0x7f4e");
+            }
+        }
+        if ((config & ~3UL) != 0)
+        {
+            throw reader.Fail($"configuration 0x{config:x} has bits other than ENABLE_CNF and LEG_RT_CNF");
+        }
+        reader.EnsureEnd();
+        lock (_lock)
+        {
+            _config = config;
+            _isr = isr;
+            _counterBase = counter;
+            _startNs = _clock();
+            timerConfig.CopyTo(_timerConfig, 0);
+            comparator.CopyTo(_comparator, 0);
+        }
+    }
 
     private ulong Counter() => (_config & 1) == 0 ? _counterBase : _counterBase + (ulong)((_clock() - _startNs) / 10);
 

@@ -1,3 +1,4 @@
+using Memspace.Machines.State;
 using Memspace.Regions;
 
 namespace Memspace.Machines.Devices;
@@ -10,7 +11,7 @@ namespace Memspace.Machines.Devices;
 /// with no keys pressed: it acknowledges (0xfa) every byte, answers reset (0xff) with 0xaa and
 /// identify (0xf2) with 0xab 0x83. Bytes queue in the output buffer; the status register shows it.
 /// </summary>
-public sealed class I8042
+public sealed class I8042 : IDeviceState
 {
     private const byte StatusOutputFull = 0x01, StatusSystem = 0x04, StatusCommand = 0x08, StatusUnlocked = 0x10;
     private readonly Lock _lock = new();
@@ -49,6 +50,64 @@ public sealed class I8042
         ArgumentNullException.ThrowIfNull(io);
         io.AddSubregion(0x60, Data);
         io.AddSubregion(0x64, Command);
+    }
+
+    /// <summary>Most bytes the output queue carries in saved state (far more than any command leaves).</summary>
+    public const int MaxSavedOutput = 4096;
+
+    /// <summary>"i8042@0x60".</summary>
+    public string StateName => "i8042@0x60";
+
+    /// <inheritdoc/>
+    public int StateVersion => 1;
+
+    /// <summary>Writes the command byte, status, the command waiting for its data byte, the output port, whether the keyboard is enabled and the queued output bytes.</summary>
+    /// <param name="writer">Where the fields go.</param>
+    public void SaveState(DeviceStateWriter writer)
+    {
+        ArgumentNullException.ThrowIfNull(writer);
+        lock (_lock)
+        {
+            writer.WriteU8("mode", _commandByte);
+            writer.WriteU8("status", _status);
+            writer.WriteU8("write_cmd", _pending);
+            writer.WriteU8("outport", _outputPort);
+            writer.WriteBool("kbd_enabled", _keyboardEnabled);
+            byte[] queue = [.. _output];
+            writer.WriteBytes("queue", queue.Length > MaxSavedOutput ? queue[^MaxSavedOutput..] : queue);
+        }
+    }
+
+    /// <summary>Reads what <see cref="SaveState"/> wrote; a pending command other than those that take a data byte, or status bits the controller derives, are refused.</summary>
+    /// <param name="reader">Where the fields come from.</param>
+    public void LoadState(DeviceStateReader reader)
+    {
+        ArgumentNullException.ThrowIfNull(reader);
+        reader.EnsureVersion(StateVersion);
+        byte mode = reader.ReadU8("mode");
+        byte status = reader.ReadU8("status");
+        byte pending = reader.ReadU8("write_cmd");
+        byte outport = reader.ReadU8("outport");
+        bool enabled = reader.ReadBool("kbd_enabled");
+        byte[] queue = reader.ReadBytes("queue", MaxSavedOutput);
+        if ((status & ~(StatusSystem | StatusCommand | StatusUnlocked)) != 0)
+        {
+            throw reader.Fail($"field 'status' is 0x{status:x2}; only SYS, CMD/DATA and the keylock bit are kept (OBF follows the queue)");
+        }
+        if (pending is not (0 or 0x60 or 0xd1 or 0xd2 or 0xd3 or 0xd4))
+        {
+            throw reader.Fail($"field 'write_cmd' is 0x{pending:x2}, not a command that waits for a data byte");
+        }
+        reader.EnsureEnd();
+        lock (_lock)
+        {
+            (_commandByte, _status, _pending, _outputPort, _keyboardEnabled) = (mode, status, pending, outport, enabled);
+            _output.Clear();
+            foreach (byte b in queue)
+            {
+                _output.Enqueue(b);
+            }
+        }
     }
 
     private ulong ReadStatus()

@@ -1,4 +1,6 @@
 using System.Diagnostics;
+using Memspace.Kvm;
+using Memspace.Machines.State;
 using Memspace.Regions;
 
 namespace Memspace.Machines.Devices;
@@ -10,7 +12,7 @@ namespace Memspace.Machines.Devices;
 /// written, reloading (modes 2 and 3) or stopping at 0. Channel 2's gate and output are what port 0x61
 /// shows (<see cref="PcSpeaker"/>). No interrupt is delivered.
 /// </summary>
-public sealed class I8254Pit
+public sealed class I8254Pit : IDeviceState
 {
     /// <summary>Input clock in Hz.</summary>
     public const long Frequency = 1_193_182;
@@ -50,6 +52,126 @@ public sealed class I8254Pit
     /// <summary>The count counter <paramref name="channel"/> would read now.</summary>
     /// <param name="channel">0-2.</param>
     public int CurrentCount(int channel) { lock (_lock) { return Count(channel % 3); } }
+
+    /// <summary>The VM whose in-kernel PIT this device stands for, or null (then this model's counters are the state).</summary>
+    public IKvmVm? Kernel { get; set; }
+
+    /// <summary>"i8254@0x40".</summary>
+    public string StateName => "i8254@0x40";
+
+    /// <inheritdoc/>
+    public int StateVersion => 1;
+
+    /// <summary>
+    /// Writes "in_kernel", then KVM's <c>kvm_pit_state2</c> field by field, or per counter of this model:
+    /// reload value, mode, access mode, latched count (or none), the LSB/MSB toggles, gate, whether a
+    /// count was loaded and the nanoseconds since (so the count continues from where it was).
+    /// </summary>
+    /// <param name="writer">Where the fields go.</param>
+    public void SaveState(DeviceStateWriter writer)
+    {
+        ArgumentNullException.ThrowIfNull(writer);
+        writer.WriteBool("in_kernel", Kernel is not null);
+        if (Kernel is { } vm)
+        {
+            KernelChipState.Save(writer, vm.GetPit());
+            return;
+        }
+        lock (_lock)
+        {
+            long now = _clock();
+            for (int i = 0; i < 3; i++)
+            {
+                Counter c = _counters[i];
+                writer.WriteU16($"ch{i}.reload", (ushort)c.Reload);
+                writer.WriteU8($"ch{i}.mode", (byte)c.Mode);
+                writer.WriteU8($"ch{i}.rw_mode", (byte)c.Access);
+                writer.WriteBool($"ch{i}.count_latched", c.Latched >= 0);
+                writer.WriteU16($"ch{i}.latched_count", (ushort)Math.Max(0, c.Latched));
+                writer.WriteBool($"ch{i}.write_high", c.WriteHigh);
+                writer.WriteBool($"ch{i}.read_high", c.ReadHigh);
+                writer.WriteBool($"ch{i}.gate", c.Gate);
+                writer.WriteBool($"ch{i}.loaded", c.Loaded);
+                writer.WriteI64($"ch{i}.elapsed_ns", c.Loaded ? now - c.Start : 0);
+            }
+        }
+    }
+
+    /// <summary>
+    /// Reads what <see cref="SaveState"/> wrote, from the same kind of PIT. Refused: modes above 5, access
+    /// modes other than 1-3, negative elapsed time; for KVM's state counts above 65536, modes other than
+    /// 0-5 or 0xff (never programmed), states above 4, and flags beyond HPET-legacy and speaker-data.
+    /// </summary>
+    /// <param name="reader">Where the fields come from.</param>
+    public void LoadState(DeviceStateReader reader)
+    {
+        ArgumentNullException.ThrowIfNull(reader);
+        reader.EnsureVersion(StateVersion);
+        bool inKernel = reader.ReadBool("in_kernel");
+        if (inKernel != (Kernel is not null))
+        {
+            throw reader.Fail(inKernel
+                ? "the state is KVM's in-kernel PIT, but this machine's PIT is not in the kernel"
+                : "the state is a userspace PIT's, but this machine's PIT is KVM's in-kernel one");
+        }
+        if (Kernel is { } vm)
+        {
+            KvmChipState state = KernelChipState.Read(reader, vm.GetPit());
+            reader.EnsureEnd();
+            for (int i = 0; i < 3; i++)
+            {
+                string p = $"channels[{i}].";
+                KernelChipState.AtMost(reader, state, p + "count", 0x10000);
+                KernelChipState.AtMost(reader, state, p + "count_latched", 4);
+                KernelChipState.AtMost(reader, state, p + "status_latched", 1);
+                KernelChipState.AtMost(reader, state, p + "read_state", 4);
+                KernelChipState.AtMost(reader, state, p + "write_state", 4);
+                KernelChipState.AtMost(reader, state, p + "rw_mode", 3);
+                KernelChipState.AtMost(reader, state, p + "bcd", 1);
+                KernelChipState.AtMost(reader, state, p + "gate", 1);
+                ulong mode = state[p + "mode"];
+                if (mode > 5 && mode != 0xff)
+                {
+                    throw reader.Fail($"field '{p}mode' is {mode}; modes are 0-5 (0xff: never programmed)");
+                }
+            }
+            KernelChipState.AtMost(reader, state, "flags", 3);
+            KernelChipState.Apply(reader, () => vm.SetPit(state));
+            return;
+        }
+        var loaded = new (int Reload, int Mode, int Access, int Latched, bool WriteHigh, bool ReadHigh, bool Gate, bool Loaded, long Elapsed)[3];
+        for (int i = 0; i < 3; i++)
+        {
+            int reload = reader.ReadU16($"ch{i}.reload");
+            int mode = reader.ReadU8($"ch{i}.mode", 5);
+            int access = reader.ReadU8($"ch{i}.rw_mode", 3);
+            bool latched = reader.ReadBool($"ch{i}.count_latched");
+            int latchedCount = reader.ReadU16($"ch{i}.latched_count");
+            bool writeHigh = reader.ReadBool($"ch{i}.write_high");
+            bool readHigh = reader.ReadBool($"ch{i}.read_high");
+            bool gate = reader.ReadBool($"ch{i}.gate");
+            bool isLoaded = reader.ReadBool($"ch{i}.loaded");
+            long elapsed = reader.ReadI64($"ch{i}.elapsed_ns");
+            if (access == 0 || elapsed < 0 || (!isLoaded && elapsed != 0))
+            {
+                throw reader.Fail($"counter {i}: access mode {access} or elapsed time {elapsed} ns is out of range");
+            }
+            loaded[i] = (reload, mode, access, latched ? latchedCount : -1, writeHigh, readHigh, gate, isLoaded, elapsed);
+        }
+        reader.EnsureEnd();
+        lock (_lock)
+        {
+            long now = _clock();
+            for (int i = 0; i < 3; i++)
+            {
+                Counter c = _counters[i];
+                var s = loaded[i];
+                (c.Reload, c.Mode, c.Access, c.Latched, c.WriteHigh, c.ReadHigh, c.Gate, c.Loaded) =
+                    (s.Reload, s.Mode, s.Access, s.Latched, s.WriteHigh, s.ReadHigh, s.Gate, s.Loaded);
+                c.Start = s.Loaded ? now - s.Elapsed : 0;
+            }
+        }
+    }
 
     private sealed class Counter
     {

@@ -1,3 +1,4 @@
+using Memspace.Machines.State;
 using Memspace.Regions;
 
 namespace Memspace.Machines.Devices;
@@ -8,7 +9,7 @@ namespace Memspace.Machines.Devices;
 /// clear) and two "dma-page" windows. Controller 0 is at 0x00 with pages 0x81-0x83, 0x87; controller 1
 /// (word transfers, registers 2 bytes apart) at 0xc0 with pages 0x89-0x8b, 0x8f. Nothing is transferred.
 /// </summary>
-public sealed class I8257Dma
+public sealed class I8257Dma : IDeviceState
 {
     private static readonly int[] PageChannel = [-1, 2, 3, 1, -1, -1, -1, 0];
     private readonly Lock _lock = new();
@@ -63,6 +64,71 @@ public sealed class I8257Dma
         io.AddSubregion(cont, Control);
         io.AddSubregion(page + 1, PageLow);
         io.AddSubregion(page + 7, PageHigh);
+    }
+
+    /// <summary>"i8257@0x00" or "i8257@0xc0".</summary>
+    public string StateName => Index == 0 ? "i8257@0x00" : "i8257@0xc0";
+
+    /// <inheritdoc/>
+    public int StateVersion => 1;
+
+    /// <summary>Writes command, status, mask, request, the flip-flop, and per channel base, count, mode and page.</summary>
+    /// <param name="writer">Where the fields go.</param>
+    public void SaveState(DeviceStateWriter writer)
+    {
+        ArgumentNullException.ThrowIfNull(writer);
+        lock (_lock)
+        {
+            writer.WriteU8("command", _command);
+            writer.WriteU8("status", _status);
+            writer.WriteU8("mask", _mask);
+            writer.WriteU8("request", _request);
+            writer.WriteBool("flip_flop", _flipFlop);
+            for (int ch = 0; ch < 4; ch++)
+            {
+                writer.WriteU16($"chan[{ch}].base", _base[ch]);
+                writer.WriteU16($"chan[{ch}].count", _count[ch]);
+                writer.WriteU8($"chan[{ch}].mode", _mode[ch]);
+                writer.WriteU8($"chan[{ch}].page", _page[ch]);
+            }
+        }
+    }
+
+    /// <summary>Reads what <see cref="SaveState"/> wrote; mask and request hold four bits, and each mode register names its own channel.</summary>
+    /// <param name="reader">Where the fields come from.</param>
+    public void LoadState(DeviceStateReader reader)
+    {
+        ArgumentNullException.ThrowIfNull(reader);
+        reader.EnsureVersion(StateVersion);
+        byte command = reader.ReadU8("command");
+        byte status = reader.ReadU8("status");
+        byte mask = reader.ReadU8("mask", 0x0f);
+        byte request = reader.ReadU8("request", 0x0f);
+        bool flipFlop = reader.ReadBool("flip_flop");
+        var bases = new ushort[4];
+        var counts = new ushort[4];
+        var modes = new byte[4];
+        var pages = new byte[4];
+        for (int ch = 0; ch < 4; ch++)
+        {
+            bases[ch] = reader.ReadU16($"chan[{ch}].base");
+            counts[ch] = reader.ReadU16($"chan[{ch}].count");
+            modes[ch] = reader.ReadU8($"chan[{ch}].mode");
+            pages[ch] = reader.ReadU8($"chan[{ch}].page");
+            if (modes[ch] != 0 && (modes[ch] & 3) != ch)
+            {
+                throw reader.Fail($"channel {ch} mode 0x{modes[ch]:x2} selects channel {modes[ch] & 3}");
+            }
+        }
+        reader.EnsureEnd();
+        lock (_lock)
+        {
+            (_command, _status, _mask, _request, _flipFlop) = (command, status, mask, request, flipFlop);
+            bases.CopyTo(_base, 0);
+            counts.CopyTo(_count, 0);
+            modes.CopyTo(_mode, 0);
+            pages.CopyTo(_page, 0);
+        }
     }
 
     /// <summary>Master clear (also the reset state): flip-flop cleared, all channels masked.</summary>

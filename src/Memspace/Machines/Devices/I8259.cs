@@ -1,3 +1,5 @@
+using Memspace.Kvm;
+using Memspace.Machines.State;
 using Memspace.Regions;
 
 namespace Memspace.Machines.Devices;
@@ -10,7 +12,7 @@ namespace Memspace.Machines.Devices;
 /// delivered. With the in-kernel irqchip KVM answers these ports itself, and the regions only mark
 /// them in the map, as in QEMU.
 /// </summary>
-public sealed class I8259
+public sealed class I8259 : IDeviceState
 {
     private readonly Lock _lock = new();
     private readonly byte _elcrMask;
@@ -57,6 +59,107 @@ public sealed class I8259
         ArgumentNullException.ThrowIfNull(io);
         io.AddSubregion(IsMaster ? 0x20UL : 0xa0UL, Ports);
         io.AddSubregion(IsMaster ? 0x4d0UL : 0x4d1UL, Elcr);
+    }
+
+    /// <summary>
+    /// The VM whose in-kernel PIC this device stands for, or null: with it, the state saved and loaded is
+    /// KVM's (<c>KVM_GET/SET_IRQCHIP</c>), since the kernel answers the ports and this model never sees them.
+    /// </summary>
+    public IKvmVm? Kernel { get; set; }
+
+    private KvmIrqchipId Chip => IsMaster ? KvmIrqchipId.PicMaster : KvmIrqchipId.PicSlave;
+
+    /// <summary>"i8259@0x20" or "i8259@0xa0".</summary>
+    public string StateName => IsMaster ? "i8259@0x20" : "i8259@0xa0";
+
+    /// <inheritdoc/>
+    public int StateVersion => 1;
+
+    /// <summary>
+    /// Writes "in_kernel", then either KVM's <c>kvm_pic_state</c> field by field (with <see cref="Kernel"/>) or
+    /// this model's registers: IMR, IRR, ISR, the vector base, ELCR, ICW3, the initialisation step,
+    /// ICW4-expected, single mode and the OCW3 register select.
+    /// </summary>
+    /// <param name="writer">Where the fields go.</param>
+    public void SaveState(DeviceStateWriter writer)
+    {
+        ArgumentNullException.ThrowIfNull(writer);
+        writer.WriteBool("in_kernel", Kernel is not null);
+        if (Kernel is { } vm)
+        {
+            KernelChipState.Save(writer, vm.GetIrqchip(Chip));
+            return;
+        }
+        lock (_lock)
+        {
+            writer.WriteU8("imr", _imr);
+            writer.WriteU8("irr", _irr);
+            writer.WriteU8("isr", _isr);
+            writer.WriteU8("irq_base", _vectorBase);
+            writer.WriteU8("elcr", _elcr);
+            writer.WriteU8("icw3", _icw3);
+            writer.WriteU8("init_state", (byte)_initStep);
+            writer.WriteBool("init4", _needIcw4);
+            writer.WriteBool("single_mode", _single);
+            writer.WriteBool("read_reg_select", _readIsr);
+        }
+    }
+
+    /// <summary>
+    /// Reads what <see cref="SaveState"/> wrote, from the same kind of PIC (in-kernel or not). Refused:
+    /// ELCR bits the chip does not have, a vector base that is not a multiple of 8, an unknown
+    /// initialisation step; for KVM's state also another ELCR mask, a priority above 7 and flags
+    /// other than 0 or 1.
+    /// </summary>
+    /// <param name="reader">Where the fields come from.</param>
+    public void LoadState(DeviceStateReader reader)
+    {
+        ArgumentNullException.ThrowIfNull(reader);
+        reader.EnsureVersion(StateVersion);
+        bool inKernel = reader.ReadBool("in_kernel");
+        if (inKernel != (Kernel is not null))
+        {
+            throw reader.Fail(inKernel
+                ? "the state is KVM's in-kernel PIC, but this machine's PIC is not in the kernel"
+                : "the state is a userspace PIC's, but this machine's PIC is KVM's in-kernel one");
+        }
+        if (Kernel is { } vm)
+        {
+            KvmChipState state = KernelChipState.Read(reader, vm.GetIrqchip(Chip));
+            reader.EnsureEnd();
+            foreach (string flag in (string[])["read_reg_select", "poll", "special_mask", "auto_eoi", "rotate_on_auto_eoi", "special_fully_nested_mode", "init4"])
+            {
+                KernelChipState.AtMost(reader, state, flag, 1);
+            }
+            KernelChipState.AtMost(reader, state, "init_state", 3);
+            KernelChipState.AtMost(reader, state, "priority_add", 7);
+            if (state["elcr_mask"] != _elcrMask || (state["elcr"] & ~(ulong)_elcrMask) != 0 || (state["irq_base"] & 7) != 0)
+            {
+                throw reader.Fail($"ELCR 0x{state["elcr"]:x2} with mask 0x{state["elcr_mask"]:x2} or vector base 0x{state["irq_base"]:x2} does not fit this chip (mask 0x{_elcrMask:x2}, base a multiple of 8)");
+            }
+            KernelChipState.Apply(reader, () => vm.SetIrqchip(Chip, state));
+            return;
+        }
+        byte imr = reader.ReadU8("imr");
+        byte irr = reader.ReadU8("irr");
+        byte isr = reader.ReadU8("isr");
+        byte vectorBase = reader.ReadU8("irq_base");
+        byte elcr = reader.ReadU8("elcr");
+        byte icw3 = reader.ReadU8("icw3");
+        byte initStep = reader.ReadU8("init_state", 4);
+        bool needIcw4 = reader.ReadBool("init4");
+        bool single = reader.ReadBool("single_mode");
+        bool readIsr = reader.ReadBool("read_reg_select");
+        reader.EnsureEnd();
+        if ((elcr & ~_elcrMask) != 0 || (vectorBase & 7) != 0 || initStep == 1)
+        {
+            throw reader.Fail($"ELCR 0x{elcr:x2} (mask 0x{_elcrMask:x2}), vector base 0x{vectorBase:x2} or initialisation step {initStep} does not fit this chip");
+        }
+        lock (_lock)
+        {
+            (_imr, _irr, _isr, _vectorBase, _elcr, _icw3) = (imr, irr, isr, vectorBase, elcr, icw3);
+            (_initStep, _needIcw4, _single, _readIsr) = (initStep, needIcw4, single, readIsr);
+        }
     }
 
     /// <summary>Reset: mask, requests, in-service and the init sequence cleared (ELCR kept, as QEMU does).</summary>

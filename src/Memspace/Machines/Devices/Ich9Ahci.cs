@@ -1,3 +1,5 @@
+using Memspace.Machines.State;
+
 namespace Memspace.Machines.Devices;
 
 /// <summary>
@@ -19,6 +21,13 @@ public sealed class Ich9Ahci : PciDevice
 
     /// <summary>The host bus adapter registers.</summary>
     public AhciHba Hba { get; }
+
+    /// <summary>After the configuration space: the HBA registers.</summary>
+    /// <param name="writer">Where the fields go.</param>
+    protected override void SaveFunctionState(DeviceStateWriter writer) => Hba.SaveState(writer);
+
+    /// <inheritdoc/>
+    protected override Action? ReadFunctionState(DeviceStateReader reader) => Hba.ReadState(reader);
 
     /// <inheritdoc/>
     public override void Reset()

@@ -1,4 +1,5 @@
 using System.Buffers.Binary;
+using Memspace.Machines.State;
 using Memspace.Regions;
 
 namespace Memspace.Machines.Devices;
@@ -40,7 +41,7 @@ public sealed class Ich9Lpc : PciDevice
         : base(machine, "ICH9-LPC", 0xf8, PciIds.VendorIntel, PciIds.Ich9Lpc, 0x060100, revision: 0x02, multiFunction: true)
     {
         MemorySystem s = machine.System;
-        Pm = new Ich9Pm(s, smm, Owner);
+        Pm = new Ich9Pm(s, smm, Owner, machine.Options.DeviceClock);
         Apm = new ApmControl(s, Owner);
         ResetControl = new ResetControl(s, "lpc-reset-control", Owner);
         Hotplug = new AcpiHotplug(s, Owner);
@@ -114,6 +115,47 @@ public sealed class Ich9Lpc : PciDevice
         {
             UpdateRcba();
         }
+    }
+
+    /// <summary>
+    /// After the configuration space and the configuration address: the root complex register block
+    /// ("rcrb", 16 KiB), the reset control register, APM, the PM block and the hotplug blocks.
+    /// </summary>
+    /// <param name="writer">Where the fields go.</param>
+    protected override void SaveFunctionState(DeviceStateWriter writer)
+    {
+        ArgumentNullException.ThrowIfNull(writer);
+        lock (_rcrbLock)
+        {
+            writer.WriteBytes("rcrb", _rcrb);
+        }
+        ResetControl.SaveState(writer);
+        Apm.SaveState(writer);
+        Pm.SaveState(writer);
+        Hotplug.SaveState(writer, "");
+    }
+
+    /// <inheritdoc/>
+    protected override Action? ReadFunctionState(DeviceStateReader reader)
+    {
+        ArgumentNullException.ThrowIfNull(reader);
+        var rcrb = new byte[_rcrb.Length];
+        reader.ReadBytes("rcrb", rcrb);
+        Action reset = ResetControl.ReadState(reader);
+        Action apm = Apm.ReadState(reader);
+        Action pm = Pm.ReadState(reader);
+        Action hotplug = Hotplug.ReadState(reader, "");
+        return () =>
+        {
+            lock (_rcrbLock)
+            {
+                rcrb.CopyTo(_rcrb, 0);
+            }
+            reset();
+            apm();
+            pm();
+            hotplug();
+        };
     }
 
     private void ResetDefaults()

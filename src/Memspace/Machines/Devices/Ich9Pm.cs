@@ -1,3 +1,4 @@
+using Memspace.Machines.State;
 using Memspace.Regions;
 
 namespace Memspace.Machines.Devices;
@@ -21,11 +22,12 @@ public sealed class Ich9Pm
     /// <param name="system">The memory system.</param>
     /// <param name="smm">Whether SMM is available.</param>
     /// <param name="owner">The LPC bridge.</param>
-    public Ich9Pm(MemorySystem system, bool smm, MemoryRegionOwner? owner = null)
+    /// <param name="clock">Host time in nanoseconds for the PM timer; null for the monotonic clock.</param>
+    public Ich9Pm(MemorySystem system, bool smm, MemoryRegionOwner? owner = null, Func<long>? clock = null)
     {
         _smm = smm;
         Block = MemoryRegion.CreateContainer(system, "ich9-pm", 0x80, owner);
-        Pm = new AcpiPmRegisters(system, Block, owner);
+        Pm = new AcpiPmRegisters(system, Block, owner, clock);
         Gpe = new AcpiGpe(system, 16, owner);
         Block.AddSubregion(0x20, Gpe.Region);
         Smi = DeviceRegion.Create(system, "acpi-smi", 8, (a, s) => ReadSmi(a, s), (a, v, s) => WriteSmi(a, v, s), owner);
@@ -63,6 +65,42 @@ public sealed class Ich9Pm
         }
         Pm.Reset();
         Tco.Reset();
+    }
+
+    /// <summary>Writes PM1, SMI_EN/SMI_STS, GPE0 and TCO, prefixed "pm.".</summary>
+    /// <param name="writer">Where the fields go.</param>
+    internal void SaveState(DeviceStateWriter writer)
+    {
+        Pm.SaveState(writer, "pm.pm1.");
+        lock (_lock)
+        {
+            writer.WriteU32("pm.smi_en", _smiEnable);
+            writer.WriteU32("pm.smi_sts", _smiStatus);
+        }
+        Gpe.SaveState(writer, "pm.");
+        Tco.SaveState(writer, "pm.");
+    }
+
+    /// <summary>Reads what <see cref="SaveState"/> wrote; returns what applies it.</summary>
+    /// <param name="reader">Where the fields come from.</param>
+    internal Action ReadState(DeviceStateReader reader)
+    {
+        Action pm = Pm.ReadState(reader, "pm.pm1.");
+        uint enable = reader.ReadU32("pm.smi_en");
+        uint status = reader.ReadU32("pm.smi_sts");
+        Action gpe = Gpe.ReadState(reader, "pm.");
+        Action tco = Tco.ReadState(reader, "pm.");
+        return () =>
+        {
+            pm();
+            lock (_lock)
+            {
+                _smiEnable = enable;
+                _smiStatus = status;
+            }
+            gpe();
+            tco();
+        };
     }
 
     private ulong ReadSmi(ulong offset, uint size)

@@ -1,3 +1,5 @@
+using Memspace.Machines.State;
+
 namespace Memspace.Machines.Devices;
 
 /// <summary>
@@ -32,6 +34,13 @@ public sealed class Ich9Smbus : PciDevice
         ConfigBytes[HostConfig] = 0;
         Smbus.Region.SetEnabled(false);
     }
+
+    /// <summary>After the configuration space: the SMBus host registers ("smbus").</summary>
+    /// <param name="writer">Where the fields go.</param>
+    protected override void SaveFunctionState(DeviceStateWriter writer) => Smbus.SaveState(writer);
+
+    /// <inheritdoc/>
+    protected override Action? ReadFunctionState(DeviceStateReader reader) => Smbus.ReadState(reader);
 
     /// <inheritdoc/>
     protected override void ConfigWritten(int register, int length)

@@ -1,3 +1,4 @@
+using Memspace.Machines.State;
 using Memspace.Regions;
 
 namespace Memspace.Machines.Devices;
@@ -48,6 +49,40 @@ public sealed class IdeChannel
         ArgumentNullException.ThrowIfNull(io);
         io.AddSubregion(IsPrimary ? 0x1f0UL : 0x170UL, CommandBlock);
         io.AddSubregion(IsPrimary ? 0x3f6UL : 0x376UL, ControlBlock);
+    }
+
+    /// <summary>Writes the task file (registers 1-6) and device control, prefixed by <paramref name="prefix"/>.</summary>
+    /// <param name="writer">Where the fields go.</param>
+    /// <param name="prefix">"ide0." or "ide1.".</param>
+    internal void SaveState(DeviceStateWriter writer, string prefix)
+    {
+        lock (_lock)
+        {
+            writer.WriteBytes(prefix + "taskfile", _taskFile);
+            writer.WriteU8(prefix + "devctl", _control);
+        }
+    }
+
+    /// <summary>Reads what <see cref="SaveState"/> wrote (registers 0 and 7 are never kept); returns what applies it.</summary>
+    /// <param name="reader">Where the fields come from.</param>
+    /// <param name="prefix">"ide0." or "ide1.".</param>
+    internal Action ReadState(DeviceStateReader reader, string prefix)
+    {
+        var taskFile = new byte[_taskFile.Length];
+        reader.ReadBytes(prefix + "taskfile", taskFile);
+        byte control = reader.ReadU8(prefix + "devctl");
+        if (taskFile[0] != 0 || taskFile[7] != 0)
+        {
+            throw reader.Fail($"field '{prefix}taskfile' holds data or command bytes, which the channel never keeps");
+        }
+        return () =>
+        {
+            lock (_lock)
+            {
+                taskFile.CopyTo(_taskFile, 0);
+                _control = control;
+            }
+        };
     }
 
     private ulong Read(int reg, uint size)

@@ -1,3 +1,4 @@
+using Memspace.Machines.State;
 using Memspace.Regions;
 
 namespace Memspace.Machines.Devices;
@@ -10,7 +11,7 @@ namespace Memspace.Machines.Devices;
 /// other bytes are RAM, preset by the board (QEMU's <c>pc_cmos_init</c>: memory sizes, boot order,
 /// floppy, CPU count, century).
 /// </summary>
-public sealed class Mc146818Rtc
+public sealed class Mc146818Rtc : IDeviceState
 {
     /// <summary>Register A.</summary>
     public const int RegA = 0x0a;
@@ -95,6 +96,51 @@ public sealed class Mc146818Rtc
     {
         ArgumentNullException.ThrowIfNull(io);
         io.AddSubregion(0x70, Region);
+    }
+
+    /// <summary>"mc146818rtc@0x70".</summary>
+    public string StateName => "mc146818rtc@0x70";
+
+    /// <inheritdoc/>
+    public int StateVersion => 1;
+
+    /// <summary>Writes the 128 CMOS bytes ("cmos") and the index register with its NMI-mask bit ("index"). The time registers read the host clock and carry nothing.</summary>
+    /// <param name="writer">Where the fields go.</param>
+    public void SaveState(DeviceStateWriter writer)
+    {
+        ArgumentNullException.ThrowIfNull(writer);
+        lock (_lock)
+        {
+            writer.WriteBytes("cmos", _cmos);
+            writer.WriteU8("index", _index);
+        }
+    }
+
+    /// <summary>
+    /// Reads what <see cref="SaveState"/> wrote. As on the chip, the index selects register
+    /// (index &amp; 0x7f) and bit 7 masks NMIs, so every index byte is accepted; register A's
+    /// update-in-progress bit is masked (it is the chip's, not the guest's) and register D must
+    /// report valid RAM (0x80).
+    /// </summary>
+    /// <param name="reader">Where the fields come from.</param>
+    public void LoadState(DeviceStateReader reader)
+    {
+        ArgumentNullException.ThrowIfNull(reader);
+        reader.EnsureVersion(StateVersion);
+        var cmos = new byte[128];
+        reader.ReadBytes("cmos", cmos);
+        byte index = reader.ReadU8("index");
+        if (cmos[RegD] != 0x80)
+        {
+            throw reader.Fail($"register D is 0x{cmos[RegD]:x2}; it is read-only and reads 0x80 (valid RAM)");
+        }
+        reader.EnsureEnd();
+        cmos[RegA] &= 0x7f;
+        lock (_lock)
+        {
+            cmos.CopyTo(_cmos, 0);
+            _index = index;
+        }
     }
 
     private ulong Read(int port)

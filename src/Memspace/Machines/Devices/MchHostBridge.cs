@@ -1,5 +1,6 @@
 using System.Buffers.Binary;
 using Memspace.Core;
+using Memspace.Machines.State;
 using Memspace.Regions;
 
 namespace Memspace.Machines.Devices;
@@ -182,6 +183,75 @@ public sealed class MchHostBridge : PciHostBridge
         }
         if (Overlaps(register, length, FSmbaseRegister, 1))
         {
+            UpdateSmbaseSmram();
+        }
+    }
+
+    /// <summary>
+    /// Saves, after the configuration address, the write masks the lock bits change (SMRAM, ESMRAMC and
+    /// F_SMBASE: "wmask_smram", "wmask_esmramc", "wmask_f_smbase"), which decide what the guest may still write.
+    /// </summary>
+    /// <param name="writer">Where the fields go.</param>
+    protected override void SaveFunctionState(DeviceStateWriter writer)
+    {
+        ArgumentNullException.ThrowIfNull(writer);
+        base.SaveFunctionState(writer);
+        writer.WriteU8("wmask_smram", WriteMask[SmramRegister]);
+        writer.WriteU8("wmask_esmramc", WriteMask[EsmramcRegister]);
+        writer.WriteU8("wmask_f_smbase", WriteMask[FSmbaseRegister]);
+    }
+
+    /// <inheritdoc/>
+    protected override Action? ReadFunctionState(DeviceStateReader reader)
+    {
+        ArgumentNullException.ThrowIfNull(reader);
+        Action? bridge = base.ReadFunctionState(reader);
+        byte smram = reader.ReadU8("wmask_smram");
+        byte esmramc = reader.ReadU8("wmask_esmramc");
+        byte fSmbase = reader.ReadU8("wmask_f_smbase");
+        bool open = smram == (DOpen | DCls | DLck | GSmrame) && esmramc == (HSmrame | TsegSizeMask | TEn);
+        bool locked = smram == DCls && esmramc == 0;
+        if (!open && !locked)
+        {
+            throw reader.Fail($"SMRAM/ESMRAMC write masks 0x{smram:x2}/0x{esmramc:x2} are neither the open (0x78/0x87) nor the locked (0x20/0x00) ones");
+        }
+        if (fSmbase is not (0xff or 0x02 or 0x00))
+        {
+            throw reader.Fail($"F_SMBASE write mask 0x{fSmbase:x2} is none of 0xff (reset), 0x02 (queried), 0x00 (locked)");
+        }
+        return () =>
+        {
+            bridge?.Invoke();
+            if (locked && (ConfigBytes[SmramRegister] & DLck) == 0)
+            {
+                // A lock without D_LCK cannot happen on the chip; keep the registers' word.
+                locked = false;
+            }
+            WriteMask[SmramRegister] = locked ? DCls : (byte)(DOpen | DCls | DLck | GSmrame);
+            WriteMask[EsmramcRegister] = locked ? (byte)0 : (byte)(HSmrame | TsegSizeMask | TEn);
+            WriteMask[FSmbaseRegister] = fSmbase;
+        };
+    }
+
+    /// <summary>SMRAM, ESMRAMC and F_SMBASE load through their reset write masks (a lock only narrows them).</summary>
+    /// <param name="register">Byte offset.</param>
+    protected override byte LoadableMask(int register) => register switch
+    {
+        SmramRegister => DOpen | DCls | DLck | GSmrame,
+        EsmramcRegister => HSmrame | TsegSizeMask | TEn,
+        FSmbaseRegister => 0xff,
+        _ => base.LoadableMask(register),
+    };
+
+    /// <summary>After a load: PCIEXBAR, PAM, SMRAM/TSEG, the TSEG size and SMRAM at SMBASE, as <c>mch_update</c> does on QEMU's post-load.</summary>
+    protected override void ConfigLoaded()
+    {
+        using (Machine.System.Transaction())
+        {
+            UpdatePciexbar();
+            UpdatePam();
+            UpdateSmram();
+            UpdateExtTsegMbytes();
             UpdateSmbaseSmram();
         }
     }

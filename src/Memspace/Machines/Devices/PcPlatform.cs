@@ -1,3 +1,4 @@
+using Memspace.Kvm;
 using Memspace.Regions;
 
 namespace Memspace.Machines.Devices;
@@ -25,19 +26,26 @@ public sealed class PcPlatform
         PicSlave = new I8259(s, master: false, inKernelIrqchip);
         IoApic = new IoApic(s, inKernelIrqchip);
         ApicMsi = new ApicMsi(s, inKernelIrqchip);
-        Hpet = new Hpet(s);
+        Hpet = new Hpet(s, machine.Options.DeviceClock);
         Rtc = new Mc146818Rtc(s);
-        Pit = new I8254Pit(s, inKernelIrqchip);
+        Pit = new I8254Pit(s, inKernelIrqchip, machine.Options.DeviceClock);
         Speaker = new PcSpeaker(s, Pit);
         Keyboard = new I8042(s);
         Port92 = new Port92(s);
         Dma = [new I8257Dma(s, 0), new I8257Dma(s, 1)];
-        Port80 = new IgnoredPort(s, "ioport80");
-        PortF0 = new IgnoredPort(s, "ioportF0");
+        Port80 = new IgnoredPort(s, "ioport80", 0x80);
+        PortF0 = new IgnoredPort(s, "ioportF0", 0xf0);
         VmPort = new VmPort(s);
         FwCfg = new FwCfg(s);
         DebugConsole = debugConsole ? new IsaDebugConsole(s) : null;
         Rtc.SetMemorySize(machine.BelowFourGiB, machine.AboveFourGiB);
+        if (inKernelIrqchip && machine.Kvm?.Vm is { HasInKernelIrqchip: true } vm)
+        {
+            // KVM answers these devices' ports and MMIO; their state is the kernel's.
+            PicMaster.Kernel = PicSlave.Kernel = vm;
+            IoApic.Kernel = vm;
+            Pit.Kernel = vm;
+        }
     }
 
     /// <summary>
@@ -147,6 +155,43 @@ public sealed class PcPlatform
         if (DebugConsole is not null)
         {
             io.AddSubregion(IsaDebugConsole.DefaultPort, DebugConsole.Region);
+        }
+    }
+
+    /// <summary>
+    /// Registers the state of every mapped platform device with <paramref name="machine"/>: the 8259s and the
+    /// 8254 unless userspace ones are mapped instead, the IOAPIC, the MSI window, HPET, RTC, port 0x61, the
+    /// 8042, port 0x92, both DMA controllers, ports 0x80 and 0xf0, fw_cfg and the debug console. vmport
+    /// has no register (it answers every read with all ones) and carries nothing.
+    /// </summary>
+    /// <param name="machine">The board.</param>
+    public void RegisterDeviceStates(Machine machine)
+    {
+        ArgumentNullException.ThrowIfNull(machine);
+        if (MapPicInstead is null)
+        {
+            machine.RegisterDeviceState(PicMaster);
+            machine.RegisterDeviceState(PicSlave);
+        }
+        machine.RegisterDeviceState(IoApic);
+        machine.RegisterDeviceState(ApicMsi);
+        machine.RegisterDeviceState(Hpet);
+        machine.RegisterDeviceState(Rtc);
+        if (PitInstead is null)
+        {
+            machine.RegisterDeviceState(Pit);
+        }
+        machine.RegisterDeviceState(Speaker);
+        machine.RegisterDeviceState(Keyboard);
+        machine.RegisterDeviceState(Port92);
+        machine.RegisterDeviceState(Dma[0]);
+        machine.RegisterDeviceState(Dma[1]);
+        machine.RegisterDeviceState(Port80);
+        machine.RegisterDeviceState(PortF0);
+        machine.RegisterDeviceState(FwCfg);
+        if (DebugConsole is not null)
+        {
+            machine.RegisterDeviceState(DebugConsole);
         }
     }
 

@@ -1,3 +1,4 @@
+using Memspace.Machines.State;
 using Memspace.Regions;
 
 namespace Memspace.Machines.Devices;
@@ -7,7 +8,7 @@ namespace Memspace.Machines.Devices;
 /// bit 4 toggles on every read (the refresh clock firmware uses for short delays) and bit 5 shows
 /// channel 2's output. No sound is made.
 /// </summary>
-public sealed class PcSpeaker
+public sealed class PcSpeaker : IDeviceState
 {
     private readonly I8254Pit _pit;
     private int _refresh;
@@ -28,6 +29,34 @@ public sealed class PcSpeaker
 
     /// <summary>Whether the speaker is enabled (bit 1).</summary>
     public bool SpeakerOn => Volatile.Read(ref _dataOn) != 0;
+
+    /// <summary>"pcspk@0x61".</summary>
+    public string StateName => "pcspk@0x61";
+
+    /// <inheritdoc/>
+    public int StateVersion => 1;
+
+    /// <summary>Writes the speaker-enable bit ("data_on") and the refresh toggle ("refresh"); channel 2's gate is the timer's.</summary>
+    /// <param name="writer">Where the fields go.</param>
+    public void SaveState(DeviceStateWriter writer)
+    {
+        ArgumentNullException.ThrowIfNull(writer);
+        writer.WriteBool("data_on", SpeakerOn);
+        writer.WriteBool("refresh", (Volatile.Read(ref _refresh) & 1) != 0);
+    }
+
+    /// <summary>Reads what <see cref="SaveState"/> wrote.</summary>
+    /// <param name="reader">Where the fields come from.</param>
+    public void LoadState(DeviceStateReader reader)
+    {
+        ArgumentNullException.ThrowIfNull(reader);
+        reader.EnsureVersion(StateVersion);
+        bool dataOn = reader.ReadBool("data_on");
+        bool refresh = reader.ReadBool("refresh");
+        reader.EnsureEnd();
+        Volatile.Write(ref _dataOn, dataOn ? 1 : 0);
+        Volatile.Write(ref _refresh, refresh ? 1 : 0);
+    }
 
     private ulong Read()
     {

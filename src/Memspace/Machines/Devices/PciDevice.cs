@@ -1,4 +1,5 @@
 using System.Buffers.Binary;
+using Memspace.Machines.State;
 using Memspace.Regions;
 
 namespace Memspace.Machines.Devices;
@@ -10,8 +11,11 @@ namespace Memspace.Machines.Devices;
 /// register enables decoding (<c>pci_update_mappings</c>), and a bus-master address space whose
 /// "bus master" alias of system memory the command register's master bit enables
 /// (<c>pci_init_bus_master</c>).
+/// Its saved state is the configuration space (QEMU's <c>vmstate_pci_device</c>) and what the function
+/// adds; loading it refuses read-only bytes that differ and re-applies BARs, bus mastering and the
+/// function's register effects.
 /// </summary>
-public class PciDevice
+public class PciDevice : IDeviceState
 {
     private readonly byte[] _config;
     private readonly byte[] _wmask;
@@ -271,6 +275,82 @@ public class PciDevice
             SetEnabled(mr, enabled, why);
         }
     }
+
+    /// <summary>"dd.f/type", e.g. "00:1f.0/ICH9-LPC" (QEMU's vmstate instance of a PCI function: its bus address and type).</summary>
+    public string StateName => $"00:{Devfn >> 3:x2}.{Devfn & 7:x}/{DeviceTypeName}";
+
+    /// <summary>Version 1: the configuration space, then the function's own fields.</summary>
+    public virtual int StateVersion => 1;
+
+    /// <summary>Writes the configuration space ("config"), then <see cref="SaveFunctionState"/>.</summary>
+    /// <param name="writer">Where the fields go.</param>
+    public void SaveState(DeviceStateWriter writer)
+    {
+        ArgumentNullException.ThrowIfNull(writer);
+        writer.WriteBytes("config", _config);
+        SaveFunctionState(writer);
+    }
+
+    /// <summary>
+    /// Reads the configuration space and the function's fields, checks them (read-only bytes must be
+    /// this function's: vendor, device, class, header type, BAR type bits, ...), then applies them in
+    /// one transaction: the configuration space, the BAR mappings and bus mastering the command
+    /// register asks for, and the function's register effects (<see cref="ConfigLoaded"/>).
+    /// </summary>
+    /// <param name="reader">Where the fields come from.</param>
+    public void LoadState(DeviceStateReader reader)
+    {
+        ArgumentNullException.ThrowIfNull(reader);
+        if (reader.Version != StateVersion)
+        {
+            throw reader.Fail($"state version {reader.Version} is not supported; {StateName} loads version {StateVersion}");
+        }
+        var config = new byte[_config.Length];
+        reader.ReadBytes("config", config);
+        for (int i = 0; i < config.Length; i++)
+        {
+            int readOnly = ~LoadableMask(i) & 0xff;
+            if (((config[i] ^ _config[i]) & readOnly) != 0)
+            {
+                throw reader.Fail($"configuration byte 0x{i:x2} is 0x{config[i]:x2}, but its read-only bits (0x{readOnly:x2}) are 0x{_config[i] & readOnly:x2} on this function");
+            }
+        }
+        Action? apply = ReadFunctionState(reader);
+        reader.EnsureEnd();
+        using (Machine.System.Transaction())
+        {
+            config.CopyTo(_config.AsSpan());
+            apply?.Invoke();
+            UpdateMappings();
+            bool master = (CommandRegister & PciIds.CommandMaster) != 0;
+            if (BusMasterAlias.Enabled != master)
+            {
+                BusMasterAlias.SetEnabled(master);
+            }
+            ConfigLoaded();
+        }
+    }
+
+    /// <summary>Writes the function's own fields after the configuration space (nothing by default).</summary>
+    /// <param name="writer">Where the fields go.</param>
+    protected virtual void SaveFunctionState(DeviceStateWriter writer)
+    {
+    }
+
+    /// <summary>
+    /// Reads and checks what <see cref="SaveFunctionState"/> wrote, and returns what applies it (called
+    /// inside the load's transaction after the configuration space is in place, before
+    /// <see cref="ConfigLoaded"/>), or null. Must not change the function: a later field may still be refused.
+    /// </summary>
+    /// <param name="reader">Where the fields come from.</param>
+    protected virtual Action? ReadFunctionState(DeviceStateReader reader) => null;
+
+    /// <summary>The bits of configuration byte <paramref name="register"/> a load may set: those the guest can write or clear now.</summary>
+    /// <param name="register">Byte offset.</param>
+    protected virtual byte LoadableMask(int register) => (byte)(_wmask[register] | _w1cmask[register]);
+
+    /// <summary>After a load: the function re-applies what its registers imply (by default as if the guest had written every register).</summary>
+    protected virtual void ConfigLoaded() => ConfigWritten(0, _config.Length);
 
     private void UpdateMappings()
     {

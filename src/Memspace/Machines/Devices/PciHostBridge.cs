@@ -1,4 +1,5 @@
 using Memspace.Core;
+using Memspace.Machines.State;
 using Memspace.Regions;
 
 namespace Memspace.Machines.Devices;
@@ -70,6 +71,22 @@ public abstract class PciHostBridge : PciDevice
         ArgumentNullException.ThrowIfNull(io);
         io.AddSubregion(ConfigAddressPort, ConfigAddressRegion);
         io.AddSubregion(ConfigDataPort, ConfigDataRegion);
+    }
+
+    /// <summary>Saves the configuration address register ("config_address") after the configuration space.</summary>
+    /// <param name="writer">Where the fields go.</param>
+    protected override void SaveFunctionState(DeviceStateWriter writer)
+    {
+        ArgumentNullException.ThrowIfNull(writer);
+        writer.WriteU32("config_address", _configAddress);
+    }
+
+    /// <inheritdoc/>
+    protected override Action? ReadFunctionState(DeviceStateReader reader)
+    {
+        ArgumentNullException.ThrowIfNull(reader);
+        uint address = reader.ReadU32("config_address");
+        return () => _configAddress = address;
     }
 
     private ulong DataRead(uint port, int size)

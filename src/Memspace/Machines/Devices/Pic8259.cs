@@ -1,3 +1,5 @@
+using Memspace.Machines.State;
+
 namespace Memspace.Machines.Devices;
 
 /// <summary>
@@ -220,6 +222,56 @@ public sealed class Pic8259
             return (byte)(0x80 | irq);
         }
         return port == 0 ? (_readIsr ? Isr : Irr) : Imr;
+    }
+
+    /// <summary>Writes every register and mode bit, prefixed by <paramref name="prefix"/> ("master." or "slave.").</summary>
+    internal void SaveState(DeviceStateWriter writer, string prefix)
+    {
+        writer.WriteU8(prefix + "last_irr", _lastIrr);
+        writer.WriteU8(prefix + "irr", Irr);
+        writer.WriteU8(prefix + "imr", Imr);
+        writer.WriteU8(prefix + "isr", Isr);
+        writer.WriteU8(prefix + "priority_add", _priorityAdd);
+        writer.WriteU8(prefix + "irq_base", IrqBase);
+        writer.WriteBool(prefix + "read_reg_select", _readIsr);
+        writer.WriteBool(prefix + "poll", _poll);
+        writer.WriteBool(prefix + "special_mask", _specialMask);
+        writer.WriteU8(prefix + "init_state", (byte)_initState);
+        writer.WriteBool(prefix + "auto_eoi", _autoEoi);
+        writer.WriteBool(prefix + "rotate_on_auto_eoi", _rotateOnAutoEoi);
+        writer.WriteBool(prefix + "single_mode", _single);
+        writer.WriteBool(prefix + "init4", _icw4);
+        writer.WriteU8(prefix + "elcr", Elcr);
+    }
+
+    /// <summary>Reads what <see cref="SaveState"/> wrote, refusing ELCR bits the chip lacks, a priority above 7, an unknown init step or an unaligned vector base; returns what applies it.</summary>
+    internal Action ReadState(DeviceStateReader reader, string prefix)
+    {
+        byte lastIrr = reader.ReadU8(prefix + "last_irr");
+        byte irr = reader.ReadU8(prefix + "irr");
+        byte imr = reader.ReadU8(prefix + "imr");
+        byte isr = reader.ReadU8(prefix + "isr");
+        byte priorityAdd = reader.ReadU8(prefix + "priority_add", 7);
+        byte irqBase = reader.ReadU8(prefix + "irq_base");
+        bool readIsr = reader.ReadBool(prefix + "read_reg_select");
+        bool poll = reader.ReadBool(prefix + "poll");
+        bool specialMask = reader.ReadBool(prefix + "special_mask");
+        byte initState = reader.ReadU8(prefix + "init_state", 3);
+        bool autoEoi = reader.ReadBool(prefix + "auto_eoi");
+        bool rotate = reader.ReadBool(prefix + "rotate_on_auto_eoi");
+        bool single = reader.ReadBool(prefix + "single_mode");
+        bool icw4 = reader.ReadBool(prefix + "init4");
+        byte elcr = reader.ReadU8(prefix + "elcr");
+        if ((elcr & ~ElcrMask) != 0 || (irqBase & 7) != 0)
+        {
+            throw reader.Fail($"{prefix}elcr 0x{elcr:x2} has bits outside 0x{ElcrMask:x2}, or {prefix}irq_base 0x{irqBase:x2} is not a multiple of 8");
+        }
+        return () =>
+        {
+            (_lastIrr, Irr, Imr, Isr, _priorityAdd, IrqBase) = (lastIrr, irr, imr, isr, priorityAdd, irqBase);
+            (_readIsr, _poll, _specialMask, _initState, _autoEoi, _rotateOnAutoEoi, _single, _icw4, Elcr) =
+                (readIsr, poll, specialMask, initState, autoEoi, rotate, single, icw4, elcr);
+        };
     }
 
     internal void WriteElcr(byte value) => Elcr = (byte)(value & ElcrMask);

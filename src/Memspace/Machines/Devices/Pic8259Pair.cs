@@ -1,3 +1,4 @@
+using Memspace.Machines.State;
 using Memspace.Regions;
 using Memspace.Vcpus;
 
@@ -9,7 +10,7 @@ namespace Memspace.Machines.Devices;
 /// registers at 0x4d0-0x4d1, as regions named "pic" and "elcr" like QEMU's. It is the
 /// <see cref="IInterruptController"/> of a vCPU that has no in-kernel irqchip (Unicorn).
 /// </summary>
-public sealed class Pic8259Pair : IInterruptController
+public sealed class Pic8259Pair : IInterruptController, IDeviceState
 {
     private readonly Lock _lock = new();
 
@@ -74,6 +75,46 @@ public sealed class Pic8259Pair : IInterruptController
 
     /// <inheritdoc/>
     public event Action? InterruptRaised;
+
+    /// <summary>"i8259@0x20+0xa0": both chips, master fields first.</summary>
+    public string StateName => "i8259@0x20+0xa0";
+
+    /// <inheritdoc/>
+    public int StateVersion => 1;
+
+    /// <summary>Writes both chips' registers and modes ("master.*", "slave.*").</summary>
+    /// <param name="writer">Where the fields go.</param>
+    public void SaveState(DeviceStateWriter writer)
+    {
+        ArgumentNullException.ThrowIfNull(writer);
+        lock (_lock)
+        {
+            Master.SaveState(writer, "master.");
+            Slave.SaveState(writer, "slave.");
+        }
+    }
+
+    /// <summary>Reads what <see cref="SaveState"/> wrote and re-evaluates the cascade (the slave's output on the master's input 2).</summary>
+    /// <param name="reader">Where the fields come from.</param>
+    public void LoadState(DeviceStateReader reader)
+    {
+        ArgumentNullException.ThrowIfNull(reader);
+        reader.EnsureVersion(StateVersion);
+        Action master = Master.ReadState(reader, "master.");
+        Action slave = Slave.ReadState(reader, "slave.");
+        reader.EnsureEnd();
+        bool raised;
+        lock (_lock)
+        {
+            master();
+            slave();
+            raised = UpdateLocked();
+        }
+        if (raised)
+        {
+            InterruptRaised?.Invoke();
+        }
+    }
 
     /// <summary>Sets ISA interrupt line <paramref name="irq"/> (0-15).</summary>
     /// <param name="irq">The line.</param>

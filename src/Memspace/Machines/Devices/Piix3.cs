@@ -1,3 +1,5 @@
+using Memspace.Machines.State;
+
 namespace Memspace.Machines.Devices;
 
 /// <summary>
@@ -39,6 +41,13 @@ public sealed class Piix3 : PciDevice
         base.Reset();
         ResetDefaults();
     }
+
+    /// <summary>After the configuration space: the reset control register ("rcr").</summary>
+    /// <param name="writer">Where the fields go.</param>
+    protected override void SaveFunctionState(DeviceStateWriter writer) => ResetControl.SaveState(writer);
+
+    /// <inheritdoc/>
+    protected override Action? ReadFunctionState(DeviceStateReader reader) => ResetControl.ReadState(reader);
 
     private void ResetDefaults()
     {

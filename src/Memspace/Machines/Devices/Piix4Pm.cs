@@ -1,4 +1,5 @@
 using System.Buffers.Binary;
+using Memspace.Machines.State;
 using Memspace.Regions;
 
 namespace Memspace.Machines.Devices;
@@ -40,7 +41,7 @@ public sealed class Piix4Pm : PciDevice
         Apm = new ApmControl(s, Owner);
         Block = MemoryRegion.CreateContainer(s, "piix4-pm", 0x40, Owner);
         Smbus = new PmSmbus(s, Owner);
-        Pm = new AcpiPmRegisters(s, Block, Owner);
+        Pm = new AcpiPmRegisters(s, Block, Owner, machine.Options.DeviceClock);
         Gpe = new AcpiGpe(s, 4, Owner);
         Hotplug = new AcpiHotplug(s, Owner);
         ResetDefaults();
@@ -109,6 +110,37 @@ public sealed class Piix4Pm : PciDevice
         {
             UpdateSmbus();
         }
+    }
+
+    /// <summary>After the configuration space: APM, PM1 and the PM timer, the SMBus host, GPE0 and the hotplug blocks.</summary>
+    /// <param name="writer">Where the fields go.</param>
+    protected override void SaveFunctionState(DeviceStateWriter writer)
+    {
+        ArgumentNullException.ThrowIfNull(writer);
+        Apm.SaveState(writer);
+        Pm.SaveState(writer, "pm1.");
+        Smbus.SaveState(writer);
+        Gpe.SaveState(writer, "");
+        Hotplug.SaveState(writer, "");
+    }
+
+    /// <inheritdoc/>
+    protected override Action? ReadFunctionState(DeviceStateReader reader)
+    {
+        ArgumentNullException.ThrowIfNull(reader);
+        Action apm = Apm.ReadState(reader);
+        Action pm = Pm.ReadState(reader, "pm1.");
+        Action smbus = Smbus.ReadState(reader);
+        Action gpe = Gpe.ReadState(reader, "");
+        Action hotplug = Hotplug.ReadState(reader, "");
+        return () =>
+        {
+            apm();
+            pm();
+            smbus();
+            gpe();
+            hotplug();
+        };
     }
 
     private void ResetDefaults()

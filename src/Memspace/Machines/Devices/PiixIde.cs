@@ -1,3 +1,4 @@
+using Memspace.Machines.State;
 using Memspace.Regions;
 
 namespace Memspace.Machines.Devices;
@@ -58,6 +59,56 @@ public sealed class PiixIde : PciDevice
     {
         Secondary.Map(io);
         Primary.Map(io);
+    }
+
+    /// <summary>After the configuration space: both channels' task files and the bus-master command, status and PRD address per channel.</summary>
+    /// <param name="writer">Where the fields go.</param>
+    protected override void SaveFunctionState(DeviceStateWriter writer)
+    {
+        ArgumentNullException.ThrowIfNull(writer);
+        Primary.SaveState(writer, "ide0.");
+        Secondary.SaveState(writer, "ide1.");
+        lock (_lock)
+        {
+            for (int ch = 0; ch < 2; ch++)
+            {
+                writer.WriteU8($"bmdma{ch}.cmd", _command[ch]);
+                writer.WriteU8($"bmdma{ch}.status", _status[ch]);
+                writer.WriteU32($"bmdma{ch}.addr", _prd[ch]);
+            }
+        }
+    }
+
+    /// <inheritdoc/>
+    protected override Action? ReadFunctionState(DeviceStateReader reader)
+    {
+        ArgumentNullException.ThrowIfNull(reader);
+        Action primary = Primary.ReadState(reader, "ide0.");
+        Action secondary = Secondary.ReadState(reader, "ide1.");
+        var command = new byte[2];
+        var status = new byte[2];
+        var prd = new uint[2];
+        for (int ch = 0; ch < 2; ch++)
+        {
+            command[ch] = reader.ReadU8($"bmdma{ch}.cmd");
+            status[ch] = reader.ReadU8($"bmdma{ch}.status");
+            prd[ch] = reader.ReadU32($"bmdma{ch}.addr");
+            if ((command[ch] & ~0x09) != 0 || (status[ch] & ~0x66) != 0 || (prd[ch] & 3) != 0)
+            {
+                throw reader.Fail($"bus-master channel {ch}: command 0x{command[ch]:x2}, status 0x{status[ch]:x2}, PRD 0x{prd[ch]:x8} hold bits the registers cannot");
+            }
+        }
+        return () =>
+        {
+            primary();
+            secondary();
+            lock (_lock)
+            {
+                command.CopyTo(_command, 0);
+                status.CopyTo(_status, 0);
+                prd.CopyTo(_prd, 0);
+            }
+        };
     }
 
     private ulong ReadCommandStatus(int ch, int reg)

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using Memspace.Machines.State;
 using Memspace.Regions;
 
 namespace Memspace.Machines.Devices;
@@ -9,7 +10,7 @@ namespace Memspace.Machines.Devices;
 /// commands, counter latch, read-back, and counts that follow host time. Counter 0's output drives
 /// ISA IRQ 0 through a host timer while it runs in a periodic mode (2 or 3), or once in mode 0.
 /// </summary>
-public sealed class Pit8254 : IDisposable
+public sealed class Pit8254 : IDisposable, IDeviceState
 {
     /// <summary>Input clock, Hz.</summary>
     public const long Frequency = 1_193_182;
@@ -199,6 +200,96 @@ public sealed class Pit8254 : IDisposable
             bool periodic = c.Mode is 2 or 3;
             if (periodic || c.Mode == 0)
             {
+                _timer = new Timer(_ => Fire(periodic), null, period, periodic ? period : Timeout.InfiniteTimeSpan);
+            }
+        }
+    }
+
+    /// <summary>"i8254@0x40".</summary>
+    public string StateName => "i8254@0x40";
+
+    /// <inheritdoc/>
+    public int StateVersion => 1;
+
+    /// <summary>
+    /// Writes per counter its count, modes, latches and the nanoseconds since its count was loaded (the
+    /// count continues from there), and whether counter 0 is raising IRQ 0.
+    /// </summary>
+    /// <param name="writer">Where the fields go.</param>
+    public void SaveState(DeviceStateWriter writer)
+    {
+        ArgumentNullException.ThrowIfNull(writer);
+        lock (_lock)
+        {
+            long now = Now;
+            for (int i = 0; i < 3; i++)
+            {
+                Channel c = _channels[i];
+                string p = $"channels[{i}].";
+                writer.WriteU32(p + "count", (uint)c.Count);
+                writer.WriteU8(p + "mode", (byte)c.Mode);
+                writer.WriteU8(p + "bcd", (byte)c.Bcd);
+                writer.WriteU8(p + "rw_mode", (byte)c.RwMode);
+                writer.WriteU8(p + "read_state", (byte)c.ReadState);
+                writer.WriteU8(p + "write_state", (byte)c.WriteState);
+                writer.WriteU8(p + "write_latch", c.WriteLatch);
+                writer.WriteU16(p + "latched_count", (ushort)c.Latched);
+                writer.WriteU8(p + "count_latched", (byte)c.LatchState);
+                writer.WriteBool(p + "status_latched", c.StatusLatched);
+                writer.WriteU8(p + "status", c.Status);
+                writer.WriteI64(p + "elapsed_ns", (long)((now - c.LoadTime) * (1e9 / Stopwatch.Frequency)));
+            }
+            writer.WriteBool("irq0_running", _timer is not null);
+        }
+    }
+
+    /// <summary>Reads what <see cref="SaveState"/> wrote (counts 1-65536, modes 0-5, states 1-4), and restarts counter 0's interrupts if they ran.</summary>
+    /// <param name="reader">Where the fields come from.</param>
+    public void LoadState(DeviceStateReader reader)
+    {
+        ArgumentNullException.ThrowIfNull(reader);
+        reader.EnsureVersion(StateVersion);
+        var saved = new Channel[3];
+        var elapsed = new long[3];
+        for (int i = 0; i < 3; i++)
+        {
+            string p = $"channels[{i}].";
+            var c = new Channel();
+            uint count = reader.ReadU32(p + "count");
+            c.Mode = reader.ReadU8(p + "mode", 5);
+            c.Bcd = reader.ReadU8(p + "bcd", 1);
+            c.RwMode = reader.ReadU8(p + "rw_mode", 3);
+            c.ReadState = reader.ReadU8(p + "read_state", 4);
+            c.WriteState = reader.ReadU8(p + "write_state", 4);
+            c.WriteLatch = reader.ReadU8(p + "write_latch");
+            c.Latched = reader.ReadU16(p + "latched_count");
+            c.LatchState = reader.ReadU8(p + "count_latched", 4);
+            c.StatusLatched = reader.ReadBool(p + "status_latched");
+            c.Status = reader.ReadU8(p + "status");
+            elapsed[i] = reader.ReadI64(p + "elapsed_ns");
+            if (count is 0 or > 0x10000 || c.RwMode == 0 || c.ReadState == 0 || c.WriteState == 0 || elapsed[i] < 0)
+            {
+                throw reader.Fail($"counter {i}: count {count}, access mode {c.RwMode}, read/write state {c.ReadState}/{c.WriteState} or elapsed time {elapsed[i]} ns is out of range");
+            }
+            c.Count = (int)count;
+            saved[i] = c;
+        }
+        bool running = reader.ReadBool("irq0_running");
+        reader.EnsureEnd();
+        lock (_lock)
+        {
+            long now = Now;
+            for (int i = 0; i < 3; i++)
+            {
+                saved[i].LoadTime = now - (long)(elapsed[i] * (Stopwatch.Frequency / 1e9));
+                _channels[i] = saved[i];
+            }
+            StopTimer();
+            if (running)
+            {
+                Channel c0 = _channels[0];
+                var period = TimeSpan.FromTicks(Math.Max(TimeSpan.TicksPerMillisecond, c0.Count * TimeSpan.TicksPerSecond / Frequency));
+                bool periodic = c0.Mode is 2 or 3;
                 _timer = new Timer(_ => Fire(periodic), null, period, periodic ? period : Timeout.InfiniteTimeSpan);
             }
         }

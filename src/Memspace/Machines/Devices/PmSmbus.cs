@@ -1,3 +1,4 @@
+using Memspace.Machines.State;
 using Memspace.Regions;
 
 namespace Memspace.Machines.Devices;
@@ -27,6 +28,29 @@ public sealed class PmSmbus
 
     /// <summary>Host status.</summary>
     public byte HostStatus { get { lock (_lock) { return _regs[0]; } } }
+
+    /// <summary>Writes the 64 register bytes ("smbus").</summary>
+    /// <param name="writer">Where the fields go.</param>
+    internal void SaveState(DeviceStateWriter writer)
+    {
+        lock (_lock)
+        {
+            writer.WriteBytes("smbus", _regs);
+        }
+    }
+
+    /// <summary>Reads what <see cref="SaveState"/> wrote (START never stays set); returns what applies it.</summary>
+    /// <param name="reader">Where the fields come from.</param>
+    internal Action ReadState(DeviceStateReader reader)
+    {
+        var regs = new byte[_regs.Length];
+        reader.ReadBytes("smbus", regs);
+        if ((regs[2] & ControlStart) != 0)
+        {
+            throw reader.Fail($"host control 0x{regs[2]:x2} has START set, which the controller clears at once");
+        }
+        return () => { lock (_lock) { regs.CopyTo(_regs, 0); } };
+    }
 
     private void Write(ulong offset, ulong value, uint size)
     {

@@ -1,3 +1,4 @@
+using Memspace.Machines.State;
 using Memspace.Regions;
 
 namespace Memspace.Machines.Devices;
@@ -31,6 +32,22 @@ public sealed class ResetControl
 
     /// <summary>Raised when the guest asks for a system reset.</summary>
     public event Action? ResetRequested;
+
+    /// <summary>Writes the kept value ("rcr").</summary>
+    /// <param name="writer">Where the fields go.</param>
+    internal void SaveState(DeviceStateWriter writer) => writer.WriteU8("rcr", Value);
+
+    /// <summary>Reads what <see cref="SaveState"/> wrote; only bits 1 and 3 are kept by the register. Returns what applies it.</summary>
+    /// <param name="reader">Where the fields come from.</param>
+    internal Action ReadState(DeviceStateReader reader)
+    {
+        byte value = reader.ReadU8("rcr");
+        if ((value & ~0x0a) != 0)
+        {
+            throw reader.Fail($"field 'rcr' is 0x{value:x2}; the reset control register keeps only bits 1 and 3");
+        }
+        return () => Volatile.Write(ref _value, value);
+    }
 
     private void Write(byte value)
     {

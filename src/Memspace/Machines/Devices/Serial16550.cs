@@ -1,5 +1,6 @@
 using System.Text;
 using Memspace.Core;
+using Memspace.Machines.State;
 using Memspace.Regions;
 
 namespace Memspace.Machines.Devices;
@@ -10,7 +11,7 @@ namespace Memspace.Machines.Devices;
 /// written to THR is delivered at once to <see cref="Output"/> and <see cref="Transmitted"/>; nothing
 /// is ever received. Divisor latch, IER, LCR, MCR and scratch registers hold what is written.
 /// </summary>
-public sealed class Serial16550
+public sealed class Serial16550 : IDeviceState
 {
     /// <summary>COM1.</summary>
     public const ushort Com1 = 0x3f8;
@@ -50,6 +51,47 @@ public sealed class Serial16550
 
     /// <summary>Raised for every byte the guest transmits, on the vCPU thread.</summary>
     public event Action<byte>? Transmitted;
+
+    /// <summary>"serial@0x3f8".</summary>
+    public string StateName => "serial@0x3f8";
+
+    /// <inheritdoc/>
+    public int StateVersion => 1;
+
+    /// <summary>Writes IER, LCR, MCR, the scratch register and the divisor latch (what the guest has written; the transmitter is always empty and nothing is received).</summary>
+    /// <param name="writer">Where the fields go.</param>
+    public void SaveState(DeviceStateWriter writer)
+    {
+        ArgumentNullException.ThrowIfNull(writer);
+        lock (_lock)
+        {
+            writer.WriteU8("ier", _ier);
+            writer.WriteU8("lcr", _lcr);
+            writer.WriteU8("mcr", _mcr);
+            writer.WriteU8("scr", _scratch);
+            writer.WriteU8("dll", _dll);
+            writer.WriteU8("dlm", _dlm);
+        }
+    }
+
+    /// <summary>Reads what <see cref="SaveState"/> wrote; IER above 0x0f and MCR above 0x1f are refused (the chip keeps fewer bits).</summary>
+    /// <param name="reader">Where the fields come from.</param>
+    public void LoadState(DeviceStateReader reader)
+    {
+        ArgumentNullException.ThrowIfNull(reader);
+        reader.EnsureVersion(StateVersion);
+        byte ier = reader.ReadU8("ier", 0x0f);
+        byte lcr = reader.ReadU8("lcr");
+        byte mcr = reader.ReadU8("mcr", 0x1f);
+        byte scratch = reader.ReadU8("scr");
+        byte dll = reader.ReadU8("dll");
+        byte dlm = reader.ReadU8("dlm");
+        reader.EnsureEnd();
+        lock (_lock)
+        {
+            (_ier, _lcr, _mcr, _scratch, _dll, _dlm) = (ier, lcr, mcr, scratch, dll, dlm);
+        }
+    }
 
     private ulong Read(int reg)
     {

@@ -1,3 +1,4 @@
+using Memspace.Machines.State;
 using Memspace.Regions;
 
 namespace Memspace.Machines.Devices;
@@ -39,6 +40,27 @@ public sealed class TcoRegisters
             _regs[0x09] = 0x08; // TCO1_CNT: TCO_TMR_HLT
             _regs[0x12] = 0x04; // TCO_TMR
         }
+    }
+
+    /// <summary>Writes the 32 register bytes ("tco" after <paramref name="prefix"/>).</summary>
+    /// <param name="writer">Where the fields go.</param>
+    /// <param name="prefix">Field name prefix.</param>
+    internal void SaveState(DeviceStateWriter writer, string prefix)
+    {
+        lock (_lock)
+        {
+            writer.WriteBytes(prefix + "tco", _regs);
+        }
+    }
+
+    /// <summary>Reads what <see cref="SaveState"/> wrote; returns what applies it.</summary>
+    /// <param name="reader">Where the fields come from.</param>
+    /// <param name="prefix">Field name prefix.</param>
+    internal Action ReadState(DeviceStateReader reader, string prefix)
+    {
+        var regs = new byte[_regs.Length];
+        reader.ReadBytes(prefix + "tco", regs);
+        return () => { lock (_lock) { regs.CopyTo(_regs, 0); } };
     }
 
     private void Write(ulong offset, ulong value, uint size)

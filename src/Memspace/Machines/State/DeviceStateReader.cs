@@ -101,6 +101,29 @@ public sealed class DeviceStateReader
         bytes.CopyTo(destination);
     }
 
+    /// <summary>Throws unless the state was saved with layout version <paramref name="supported"/> (the device's <see cref="IDeviceState.StateVersion"/>).</summary>
+    /// <param name="supported">The version the device loads.</param>
+    public void EnsureVersion(int supported)
+    {
+        if (Version != supported)
+        {
+            throw Fail($"state version {Version} is not supported; this device loads version {supported}");
+        }
+    }
+
+    /// <summary>Reads an 8-bit field that must be at most <paramref name="max"/>.</summary>
+    /// <param name="name">The field's name.</param>
+    /// <param name="max">The largest value the register holds.</param>
+    public byte ReadU8(string name, byte max)
+    {
+        byte v = ReadU8(name);
+        if (v > max)
+        {
+            throw Fail($"field '{name}' is {v}; at most {max} is allowed");
+        }
+        return v;
+    }
+
     /// <summary>Throws unless every field has been read.</summary>
     public void EnsureEnd()
     {
