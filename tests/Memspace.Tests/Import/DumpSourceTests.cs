@@ -105,10 +105,9 @@ public class DumpSourceTests
         })!;
         try
         {
-            Assert.True(SpinWait.SpinUntil(() => File.Exists(socket), TimeSpan.FromSeconds(10)), "QEMU did not create its QMP socket");
             string qemuFlat;
             string qemuDump;
-            using (QmpMonitor monitor = QmpMonitor.Connect(socket, TimeSpan.FromSeconds(10)))
+            using (QmpMonitor monitor = ConnectWhenListening(socket, TimeSpan.FromSeconds(30)))
             {
                 qemuDump = monitor.HumanMonitorCommand("info mtree -D");
                 qemuFlat = monitor.HumanMonitorCommand("info mtree -f");
@@ -140,4 +139,21 @@ public class DumpSourceTests
     private static string? FindQemu()
         => (Environment.GetEnvironmentVariable("PATH") ?? "").Split(':')
             .Select(d => Path.Combine(d, "qemu-system-x86_64")).FirstOrDefault(File.Exists);
+
+    /// <summary>QEMU creates the socket file (bind) a moment before it listens: retry refused connections until <paramref name="timeout"/>.</summary>
+    private static QmpMonitor ConnectWhenListening(string socket, TimeSpan timeout)
+    {
+        var clock = Stopwatch.StartNew();
+        while (true)
+        {
+            try
+            {
+                return QmpMonitor.Connect(socket, TimeSpan.FromSeconds(10));
+            }
+            catch (QmpException) when (clock.Elapsed < timeout)
+            {
+                Thread.Sleep(50);
+            }
+        }
+    }
 }
