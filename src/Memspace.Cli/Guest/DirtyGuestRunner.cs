@@ -54,14 +54,15 @@ internal static class DirtyGuestRunner
         {
             ring3 = first - started;
             int instructions = DirtyGuest.PrologueInstructions(regionBytes);
-            o.WriteLine($"dirty: ring 3 reached {ring3.Value.TotalMilliseconds:F2} ms after the vCPU started: " +
-                        $"{instructions} emulated CPL0 instructions before it, {instructions / ring3.Value.TotalMilliseconds:F0} per ms");
+            TimeSpan prologue = first - (pacer.GuestStarted ?? started);
+            o.WriteLine($"dirty: ring 3 reached {ring3.Value.TotalMilliseconds:F2} ms after the vCPU started; the prologue's {instructions} emulated CPL0 instructions " +
+                        $"took {prologue.TotalMilliseconds:F2} ms from the guest's first port write ({instructions / Math.Max(1e-6, prologue.TotalMilliseconds):F0} per ms)");
             ulong lastWrites = 0;
             TimeSpan lastTime = first;
             while (pacer.Elapsed - first < runFor && vcpu.StopState is null && pacer.BadPage is null)
             {
                 TimeSpan left = runFor - (pacer.Elapsed - first);
-                if (left <= TimeSpan.Zero)
+                if (left < TimeSpan.FromMilliseconds(5))
                 {
                     break;
                 }

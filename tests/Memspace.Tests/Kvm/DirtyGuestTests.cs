@@ -13,15 +13,7 @@ public class DirtyGuestTests(ITestOutputHelper output)
     private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(60);
 
     internal static Machine CreateMachine(string name, ulong region)
-    {
-        return Machine.Create(name, new MachineOptions
-        {
-            Accelerator = MachineAccelerator.Kvm,
-            RamSize = Math.Max(64UL << 20, DirtyGuestLayout.RequiredRam(region)),
-            Firmware = DirtyGuest.Build(region, name == "microvm" ? 64 * 1024 : 256 * 1024),
-            Smm = false,
-        });
-    }
+        => Machine.Create(name, DirtyGuest.Configure(new MachineOptions { Accelerator = MachineAccelerator.Kvm, RamSize = 64UL << 20, Smm = false }, name, region));
 
     /// <summary>Starts the guest, lets it write until <paramref name="until"/> holds, stops it and returns the vCPU stopped.</summary>
     internal static void RunUntil(Machine machine, DirtyPacer pacer, Func<bool> until)

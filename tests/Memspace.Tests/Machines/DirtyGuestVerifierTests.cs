@@ -152,6 +152,6 @@ public class DirtyGuestVerifierTests
         Assert.Throws<ArgumentOutOfRangeException>(() => DirtyGuest.Build(0));
         Assert.Throws<ArgumentOutOfRangeException>(() => DirtyGuest.Build(4097));
         Assert.Throws<ArgumentOutOfRangeException>(() => DirtyGuest.Build(DirtyGuest.MaxRegionBytes + 4096));
-        Assert.Equal(45 + (4 * 33), DirtyGuest.PrologueInstructions(64UL << 20));
+        Assert.Equal(47 + (4 * 33), DirtyGuest.PrologueInstructions(64UL << 20));
     }
 }

@@ -46,11 +46,30 @@ public static class DirtyGuest
 
     /// <summary>
     /// Straight-line CPL0 instructions outside the page-directory loop, counted from the code below: the
-    /// reset vector's jump, 8 in real mode, 27 in protected mode, 9 in long mode.
+    /// reset vector's jump, 10 in real mode, 27 in protected mode, 9 in long mode.
     /// </summary>
-    private const int PrologueFixedInstructions = 1 + 8 + 27 + 9;
+    private const int PrologueFixedInstructions = 1 + 10 + 27 + 9;
 
     private static int LargePages(ulong regionBytes) => (int)((RegionBase + regionBytes + (2UL << 20) - 1) / (2UL << 20));
+
+    /// <summary>
+    /// <paramref name="options"/> for machine <paramref name="machineName"/> running the writing guest over
+    /// <paramref name="regionBytes"/>: its image as the firmware (the machine's firmware size), and at least
+    /// the RAM the region needs. Build the destination of a migration or restore with the same call, so
+    /// that its ROM holds the same code.
+    /// </summary>
+    /// <param name="options">The rest of the options (accelerator, SMM, ...).</param>
+    /// <param name="machineName">"pc", "q35" or "microvm".</param>
+    /// <param name="regionBytes">Region size.</param>
+    public static MachineOptions Configure(MachineOptions options, string machineName, ulong regionBytes)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        return options with
+        {
+            Firmware = Build(regionBytes, machineName == "microvm" ? 64 * 1024 : 256 * 1024),
+            RamSize = Math.Max(options.RamSize, DirtyGuestLayout.RequiredRam(regionBytes)),
+        };
+    }
 
     /// <summary>Builds a firmware image of <paramref name="firmwareSize"/> bytes whose guest writes a region of <paramref name="regionBytes"/>.</summary>
     /// <param name="regionBytes">Region size: a non-zero multiple of 4 KiB, at most <see cref="MaxRegionBytes"/>.</param>
@@ -108,6 +127,9 @@ public static class DirtyGuest
     private static Assembler RealModeEntry()
     {
         var a = new Assembler(16);
+        // Tell the pacer the guest runs, so that the host can time the prologue itself.
+        a.mov(dx, PortId);
+        a.@out(dx, eax);
         a.cli();
         a.mov(ax, 0xf000);
         a.mov(ds, ax);
@@ -115,7 +137,7 @@ public static class DirtyGuest
         a.mov(eax, cr0);
         a.or(eax, 1);
         a.mov(cr0, eax);
-        // 7 instructions with the far jump: jmp dword 0x08:SegmentBase+Code32Offset.
+        // 10 instructions with the far jump: jmp dword 0x08:SegmentBase+Code32Offset.
         uint target = SegmentBase + Code32Offset;
         a.db(0x66, 0xea, (byte)target, (byte)(target >> 8), (byte)(target >> 16), (byte)(target >> 24), 0x08, 0x00);
         return a;

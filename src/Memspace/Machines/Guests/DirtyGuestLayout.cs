@@ -49,7 +49,7 @@ public static class DirtyGuestLayout
     /// <summary>Write: progress report (the low 32 bits of the write count; the device reads the counters from the control page).</summary>
     public const ushort PortReport = PortBase + 8;
 
-    /// <summary>Read: "DRTY" (0x59545244), to find the device.</summary>
+    /// <summary>Read: "DRTY" (0x59545244), to find the device. Write: the guest has started (its first instruction after the reset vector's jump).</summary>
     public const ushort PortId = PortBase + 12;
 
     /// <summary>Value of <see cref="PortId"/>.</summary>

@@ -16,7 +16,7 @@ namespace Memspace.Machines.Guests;
 public sealed class DirtyPacer : IDeviceState
 {
     /// <summary>Pages the guest may write per credit read when unpaced.</summary>
-    public const uint UnpacedBatch = 65536;
+    public const uint UnpacedBatch = 8192;
 
     private readonly Lock _lock = new();
     private readonly AddressSpace _memory;
@@ -113,6 +113,9 @@ public sealed class DirtyPacer : IDeviceState
 
     /// <summary>Host time (since the device was created) of the first report, the guest's first act in ring 3; null before.</summary>
     public TimeSpan? FirstReport { get; private set; }
+
+    /// <summary>Host time (since the device was created) of the guest's first instruction (its write to <see cref="DirtyGuestLayout.PortId"/>); null before.</summary>
+    public TimeSpan? GuestStarted { get; private set; }
 
     /// <summary>Whether the guest acknowledged a stop and is waiting.</summary>
     public bool Stopped
@@ -271,6 +274,9 @@ public sealed class DirtyPacer : IDeviceState
                 {
                     _status = value;
                 }
+                break;
+            case PortId - PortBase:
+                GuestStarted ??= _clock.Elapsed;
                 break;
             case PortReport - PortBase:
                 ulong writes = _memory.LoadU64Le(ControlPage + ControlWrites, out _, MemTxAttrs.UnspecifiedAttrs);
