@@ -189,6 +189,19 @@ public class KvmVcpuStateTests(ITestOutputHelper output)
             }
         });
         Assert.True(roundTrips > 10);
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        VcpuState last = r.Vcpu.SaveState();
+        for (int i = 0; i < 50; i++)
+        {
+            last = r.Vcpu.SaveState();
+        }
+        TimeSpan save = clock.Elapsed / 51;
+        clock.Restart();
+        for (int i = 0; i < 50; i++)
+        {
+            r.Vcpu.LoadState(last);
+        }
+        output.WriteLine($"SaveState {save.TotalMicroseconds:F0} us, LoadState {(clock.Elapsed / 50).TotalMicroseconds:F0} us, {last.ToArray().Length} bytes serialized");
         Assert.Equal(expected, r.Done);
         Assert.Equal(expectedOuts, r.Outs);
     }
