@@ -216,3 +216,40 @@ public class DirtyGuestRestoreTests(ITestOutputHelper output)
         Assert.True(v.Ok, v.Problem);
     }
 }
+
+/// <summary>Saving right after a port read in ring 3 completes the read first, as the KVM API requires.</summary>
+[Collection(nameof(KvmLive))]
+public class PendingReadCompletionTests
+{
+    [Fact]
+    public void ARing3PortReadIsCompletedBeforeTheStateIsSaved()
+    {
+        KvmGuest.RequireKvm();
+        using Machine machine = DirtyGuestTests.CreateMachine("microvm", 4UL << 20);
+        DirtyPacer.Attach(machine, 0);
+        using Vcpu vcpu = machine.CreateVcpu();
+        int checkedReads = 0;
+        for (int n = 0; n < 100_000 && checkedReads < 3; n++)
+        {
+            VcpuExit exit = vcpu.RunOnce();
+            Assert.Null(exit.StopReason);
+            if (exit.Kind != VcpuExitKind.Io || exit.IsWrite || exit.Address != DirtyGuestLayout.PortCredit)
+            {
+                continue;
+            }
+            // KVM has not yet put the value in EAX nor moved RIP past the IN (0xed)...
+            X86Registers before = vcpu.GetRegisters();
+            VcpuState state = vcpu.SaveState();
+            ulong rip = BitConverter.ToUInt64(state.Get("regs"), 128);
+            ulong rax = BitConverter.ToUInt64(state.Get("regs"), 0);
+            byte[] opcode = new byte[1];
+            machine.Memory.Read(rip - 1, opcode);
+            // ...the saved state has both: the read is complete.
+            Assert.Equal(before.Rip + 1, rip);
+            Assert.Equal(0xed, opcode[0]);
+            Assert.Equal(exit.Data, rax & 0xffff_ffff);
+            checkedReads++;
+        }
+        Assert.Equal(3, checkedReads);
+    }
+}
