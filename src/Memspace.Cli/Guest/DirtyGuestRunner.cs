@@ -22,9 +22,11 @@ internal static class DirtyGuestRunner
     public static string? Run(Machine machine, TextWriter o, ulong regionBytes, double rate, TimeSpan runFor)
     {
         ulong pages = regionBytes / DirtyGuestLayout.PageSize;
-        if (!machine.CanRunGuest)
+        if (!machine.CanRunGuest || machine.Unicorn is not null)
         {
-            o.WriteLine($"guest: not run: {machine.KvmUnavailableReason ?? "no KVM VM"}; the writing guest needs KVM (or Unicorn).");
+            o.WriteLine(machine.Unicorn is not null
+                ? "guest: not run: the writing guest runs in long mode, which the Unicorn accelerator (x86 in 32-bit mode) does not offer; it needs KVM."
+                : $"guest: not run: {machine.KvmUnavailableReason ?? "no KVM VM"}; the writing guest needs KVM.");
             return null;
         }
         DirtyPacer pacer = DirtyPacer.Attach(machine, rate);
@@ -93,9 +95,13 @@ internal static class DirtyGuestRunner
         {
             failure = "the guest did not acknowledge the stop within 10 s";
         }
-        TimeSpan total = stopAt - started - (ring3 ?? TimeSpan.Zero);
+        if (ring3 is null)
+        {
+            o.WriteLine($"guest: {vcpu.StopState?.Reason.ToString() ?? "Stopped"}: {vcpu.StopState?.Detail ?? "no progress"}; the writing guest never reached ring 3");
+            return failure;
+        }
+        TimeSpan total = stopAt - started - ring3.Value;
         DirtyVerification v = DirtyVerifier.Verify(machine.Memory, pages);
-        if (ring3 is not null)
         {
             o.WriteLine($"dirty: {v.Writes} page writes in {total.TotalSeconds:F2} s of ring 3 (until the stop was asked): {v.Writes / total.TotalSeconds:F0} pages/s on average");
         }

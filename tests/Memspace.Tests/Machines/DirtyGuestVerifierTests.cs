@@ -36,7 +36,8 @@ public class DirtyGuestVerifierTests
                 c++;
             }
         }
-        byte[] control = new byte[40];
+        byte[] control = new byte[48];
+        BitConverter.TryWriteBytes(control.AsSpan(DirtyGuestLayout.ControlMagic), DirtyGuestLayout.ControlMagicValue);
         BitConverter.TryWriteBytes(control.AsSpan(DirtyGuestLayout.ControlWrites), writes);
         BitConverter.TryWriteBytes(control.AsSpan(DirtyGuestLayout.ControlChecksum), sum);
         BitConverter.TryWriteBytes(control.AsSpan(DirtyGuestLayout.ControlNextPage), i);
@@ -58,6 +59,15 @@ public class DirtyGuestVerifierTests
         DirtyVerification v = DirtyVerifier.Verify(m.Memory, Pages);
         Assert.True(v.Ok, v.Problem);
         Assert.Equal($"VERIFY ok=True writes={writes} pages={Pages}", v.ToString()[..$"VERIFY ok=True writes={writes} pages={Pages}".Length]);
+    }
+
+    [Fact]
+    public void AGuestThatNeverRanIsSaidSo()
+    {
+        using Machine m = NewMachine();
+        DirtyVerification v = DirtyVerifier.Verify(m.Memory, Pages);
+        Assert.False(v.Ok);
+        Assert.Contains("did not reach ring 3", v.Problem);
     }
 
     [Fact]

@@ -219,6 +219,8 @@ public static class DirtyGuest
         a.mov(rbp, PatternCountFactor);
         a.mov(__qword_ptr[r15 + ControlBadPage], -1);
         Store(a);
+        a.mov(rax, ControlMagicValue);
+        a.mov(__qword_ptr[r15 + ControlMagic], rax);
 
         a.Label(ref outer);
         a.mov(eax, r11d);

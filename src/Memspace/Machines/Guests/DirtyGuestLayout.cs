@@ -37,6 +37,12 @@ public static class DirtyGuestLayout
     /// <summary>Control page: the page whose previous contents the guest found wrong (u64), ~0 if none.</summary>
     public const int ControlBadPage = 32;
 
+    /// <summary>Control page: <see cref="ControlMagicValue"/>, stored when the guest reaches ring 3 (u64).</summary>
+    public const int ControlMagic = 40;
+
+    /// <summary>"DIRTYGST" as a little-endian qword.</summary>
+    public const ulong ControlMagicValue = 0x5453_4759_5452_4944;
+
     /// <summary>First port of the pacing device (<see cref="DirtyPacer"/>).</summary>
     public const ushort PortBase = 0x5e0;
 

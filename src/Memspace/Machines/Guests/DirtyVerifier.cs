@@ -44,6 +44,10 @@ public static class DirtyVerifier
         }
         DirtyVerification Fail(ulong? page, string problem) => new(false, writes, pages, checksum, page, problem);
 
+        if (memory.LoadU64Le(ControlPage + ControlMagic, out _, MemTxAttrs.UnspecifiedAttrs) != ControlMagicValue)
+        {
+            return Fail(null, $"the control page at 0x{ControlPage:x} was never set up: the guest did not reach ring 3");
+        }
         ulong control = memory.LoadU64Le(ControlPage + ControlWrites, out _, MemTxAttrs.UnspecifiedAttrs);
         if (control != writes)
         {
