@@ -5,6 +5,7 @@ using Memspace.Core;
 using Memspace.Json;
 using Memspace.Kvm;
 using Memspace.Machines;
+using Memspace.Machines.Guests;
 using Memspace.Printing;
 using Memspace.Tracing;
 using Memspace.Unicorn;
@@ -29,9 +30,30 @@ internal static class RunCommand
         var quiet = new Option<bool>("--no-timeline") { Description = "Leave out the timeline." };
         var json = JsonOption.Create();
         var full = new Option<bool>("--timeline") { Description = "Print every event of the timeline instead of the folded one." };
+        var guest = new Option<string>("--guest")
+        {
+            Description = "The built-in guest: 'demo' (every kind of memory, then halt) or 'dirty' (keeps writing a pattern over RAM at a set rate, then verifies it).",
+            DefaultValueFactory = _ => "demo",
+        };
+        guest.AcceptOnlyFromAmong("demo", "dirty");
+        var dirtySize = new Option<string>("--dirty-size")
+        {
+            Description = "With --guest dirty: how much RAM it writes (K, M, G suffixes; a plain number is MiB).",
+            DefaultValueFactory = _ => "64M",
+        };
+        var dirtyRate = new Option<double>("--dirty-rate")
+        {
+            Description = "With --guest dirty: pages (4 KiB) per second it may write; 0 for as fast as it can.",
+            DefaultValueFactory = _ => 0,
+        };
+        var runFor = new Option<double>("--run-for")
+        {
+            Description = "With --guest dirty: seconds to let it write before stopping and verifying.",
+            DefaultValueFactory = _ => 5,
+        };
         var command = new Command("run", "Build a machine on KVM or Unicorn (default q35 with 512 MiB), boot the built-in guest and show the whole chain from regions to KVM slots (or Unicorn mappings) and exits.")
         {
-            quiet, full, json,
+            quiet, full, json, guest, dirtySize, dirtyRate, runFor,
         };
         var source = new GraphSource();
         source.AddMachineOptionsTo(command);
@@ -42,13 +64,49 @@ internal static class RunCommand
             string name = source.MachineName(parse) ?? DefaultMachine;
             TimeSpan limit = TimeSpan.FromSeconds(seconds);
             string? firmwareArgument = source.Firmware(parse);
-            byte[]? image = firmwareArgument is null ? DemoFirmware.Build(name == "microvm" ? 64 * 1024 : 256 * 1024) : null;
+            int firmwareSize = name == "microvm" ? 64 * 1024 : 256 * 1024;
+            byte[]? image = firmwareArgument is null ? DemoFirmware.Build(firmwareSize) : null;
+            Func<Machine, TextWriter, string?> runGuest = (m, w) => RunGuest(m, w, limit);
+            if (parse.GetValue(guest) == "dirty")
+            {
+                if (firmwareArgument is not null)
+                {
+                    throw CliError.Input("--guest dirty is a firmware of its own; leave out --firmware");
+                }
+                if (!RamSize.TryParse(parse.GetValue(dirtySize), out ulong region, out string? why))
+                {
+                    throw CliError.Input($"bad --dirty-size: {why}");
+                }
+                if (region == 0 || region % DirtyGuestLayout.PageSize != 0 || region > DirtyGuest.MaxRegionBytes)
+                {
+                    throw CliError.Input($"bad --dirty-size {RamSize.Format(region)}: a non-zero multiple of 4 KiB up to {RamSize.Format(DirtyGuest.MaxRegionBytes)}");
+                }
+                double rate = parse.GetValue(dirtyRate);
+                if (!double.IsFinite(rate) || rate < 0)
+                {
+                    throw CliError.Input($"bad --dirty-rate {rate}: pages per second, 0 for unpaced");
+                }
+                double forSeconds = parse.GetValue(runFor);
+                if (!double.IsFinite(forSeconds) || forSeconds <= 0 || forSeconds > 86400)
+                {
+                    throw CliError.Input($"bad --run-for {forSeconds}: seconds, more than 0");
+                }
+                image = DirtyGuest.Build(region, firmwareSize);
+                runGuest = (m, w) =>
+                {
+                    if (m.Options.RamSize < DirtyGuestLayout.RequiredRam(region))
+                    {
+                        throw CliError.Input($"-m {RamSize.Format(m.Options.RamSize)} is too small for --dirty-size {RamSize.Format(region)}: at least {RamSize.Format(DirtyGuestLayout.RequiredRam(region))}");
+                    }
+                    return DirtyGuestRunner.Run(m, w, region, rate, TimeSpan.FromSeconds(forSeconds));
+                };
+            }
             var timeline = new ChainTimeline();
             using Machine machine = source.LoadMachine(parse, MachineAccelerator.KvmIfAvailable, timeline, image, defaultMachine: DefaultMachine, kernelIrqchip: false, defaultAccel: "auto");
             if (parse.GetValue(json))
             {
                 var guestText = new StringWriter();
-                string? jsonFailure = firmwareArgument is null ? RunGuest(machine, guestText, limit) : RunFirmware(machine, guestText, limit);
+                string? jsonFailure = firmwareArgument is null ? runGuest(machine, guestText) : RunFirmware(machine, guestText, limit);
                 JsonOption.Write(o, MemspaceJson.Run(machine, timeline.Events, RunJsonGuest.Outcome(machine, guestText.ToString(), jsonFailure is null ? 0 : 1)));
                 return jsonFailure is null ? 0 : throw CliError.Runtime(jsonFailure);
             }
@@ -59,7 +117,7 @@ internal static class RunCommand
             {
                 o.WriteLine($"   ({accelNote})");
             }
-            string? failure = firmwareArgument is null ? RunGuest(machine, o, limit) : RunFirmware(machine, o, limit);
+            string? failure = firmwareArgument is null ? runGuest(machine, o) : RunFirmware(machine, o, limit);
             o.WriteLine($"commits: {machine.System.CommitCount} topology commits took {machine.System.CommitTime.TotalMilliseconds:F2} ms in all " +
                         $"({(machine.System.Options.IncrementalRendering ? "incremental rendering" : "full render at every commit")})");
             IReadOnlyList<ChainEvent> events = timeline.Events;

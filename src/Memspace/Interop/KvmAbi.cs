@@ -42,6 +42,7 @@ internal static class KvmAbi
     public const uint SetDebugregs = 0x4080AEA2;
     public const uint GetXsave = 0x9000AEA4;
     public const uint SetXsave = 0x5000AEA5;
+    public const uint GetXsave2 = 0x9000AECF;
     public const uint GetXcrs = 0x8188AEA6;
     public const uint SetXcrs = 0x4188AEA7;
     public const uint SetClock = 0x4030AE7B;
@@ -68,6 +69,7 @@ internal static class KvmAbi
     public const int CapDebugregs = 50;
     public const int CapXsave = 55;
     public const int CapXcrs = 56;
+    public const int CapXsave2 = 208;
 
     // struct kvm_msrs / kvm_msr_list / kvm_msr_entry.
     public const int MsrsHeader = 8;

@@ -33,7 +33,7 @@ internal sealed partial class KvmVcpu : IVcpuStateBackend
         };
         if (_vm.CheckExtension(KvmAbi.CapXsave) > 0)
         {
-            parts.Add(new("xsave", Get(KvmAbi.GetXsave, "KVM_GET_XSAVE")));
+            parts.Add(new("xsave", GetXsave()));
         }
         else
         {
@@ -84,11 +84,11 @@ internal sealed partial class KvmVcpu : IVcpuStateBackend
         }
         if (xsave is not null)
         {
-            state.Get("xsave", KvmAbi.IoctlSize(KvmAbi.SetXsave));
             if (_vm.CheckExtension(KvmAbi.CapXsave) <= 0)
             {
                 throw new VcpuStateException("xsave", "this host's KVM has no KVM_CAP_XSAVE");
             }
+            state.Get("xsave", XsaveSize);
         }
         if (fpu is not null)
         {
@@ -190,6 +190,29 @@ internal sealed partial class KvmVcpu : IVcpuStateBackend
         {
             throw new KvmException("KVM_RUN", -r, $"vCPU {Index}, completing the pending I/O before saving or loading state");
         }
+    }
+
+    /// <summary>
+    /// Bytes of this vCPU's XSAVE area: <c>KVM_CHECK_EXTENSION(KVM_CAP_XSAVE2)</c> when it is larger than
+    /// <c>struct kvm_xsave</c> (dynamically enabled features such as AMX), else 4096.
+    /// </summary>
+    private int XsaveSize => Math.Max(KvmAbi.IoctlSize(KvmAbi.GetXsave), _vm.CheckExtension(KvmAbi.CapXsave2));
+
+    /// <summary><c>KVM_GET_XSAVE2</c> into a buffer of <see cref="XsaveSize"/> bytes when the area is larger than 4 KiB, else <c>KVM_GET_XSAVE</c>.</summary>
+    private byte[] GetXsave()
+    {
+        int size = XsaveSize;
+        if (size == KvmAbi.IoctlSize(KvmAbi.GetXsave))
+        {
+            return Get(KvmAbi.GetXsave, "KVM_GET_XSAVE");
+        }
+        byte[] data = new byte[size];
+        int r = BufferIoctl(KvmAbi.GetXsave2, data);
+        if (r < 0)
+        {
+            throw new KvmException("KVM_GET_XSAVE2", -r, $"vCPU {Index}, {size} bytes");
+        }
+        return data;
     }
 
     private byte[] Get(uint request, string name)

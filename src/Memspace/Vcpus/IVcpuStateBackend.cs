@@ -11,7 +11,11 @@ public interface IVcpuStateBackend
     /// <summary>Saves the vCPU's complete state, first completing any port I/O or MMIO the last exit left pending.</summary>
     VcpuState SaveState();
 
-    /// <summary>Loads a state <see cref="SaveState"/> produced, in the order the accelerator needs.</summary>
+    /// <summary>
+    /// Loads a state <see cref="SaveState"/> produced, in the order the accelerator needs. The parts'
+    /// presence and sizes are checked before anything is changed; a value the accelerator itself then
+    /// refuses (a KVM ioctl failing) leaves the vCPU partly loaded, and the exception names the part.
+    /// </summary>
     /// <param name="state">The state.</param>
     /// <exception cref="VcpuStateException">A part is missing, has the wrong size, or the accelerator refuses its values.</exception>
     void LoadState(VcpuState state);

@@ -33,7 +33,7 @@ public class KvmAbiLayoutTests
             S(kvm_clock_data); O(kvm_clock_data, clock); O(kvm_clock_data, flags); O(kvm_clock_data, realtime); O(kvm_clock_data, host_tsc);
             N(KVM_GET_MSR_INDEX_LIST); N(KVM_GET_MSRS); N(KVM_SET_MSRS); N(KVM_GET_FPU); N(KVM_SET_FPU); N(KVM_GET_LAPIC); N(KVM_SET_LAPIC);
             N(KVM_GET_MP_STATE); N(KVM_SET_MP_STATE); N(KVM_GET_VCPU_EVENTS); N(KVM_SET_VCPU_EVENTS); N(KVM_GET_DEBUGREGS); N(KVM_SET_DEBUGREGS);
-            N(KVM_GET_XSAVE); N(KVM_SET_XSAVE); N(KVM_GET_XCRS); N(KVM_SET_XCRS); N(KVM_SET_CLOCK); N(KVM_GET_CLOCK);
+            N(KVM_GET_XSAVE); N(KVM_SET_XSAVE); N(KVM_GET_XSAVE2); N(KVM_CAP_XSAVE2); N(KVM_GET_XCRS); N(KVM_SET_XCRS); N(KVM_SET_CLOCK); N(KVM_GET_CLOCK);
             N(KVM_CAP_IRQCHIP); N(KVM_CAP_MP_STATE); N(KVM_CAP_ADJUST_CLOCK); N(KVM_CAP_VCPU_EVENTS); N(KVM_CAP_DEBUGREGS); N(KVM_CAP_XSAVE); N(KVM_CAP_XCRS);
             N(KVM_VCPUEVENT_VALID_NMI_PENDING); N(KVM_VCPUEVENT_VALID_SIPI_VECTOR);
             S(kvm_irqchip); O(kvm_irqchip, chip_id); O(kvm_irqchip, chip); printf("kvm_irqchip.chip size %zu\n", sizeof(((struct kvm_irqchip *)0)->chip));
@@ -240,7 +240,7 @@ public class KvmAbiLayoutTests
             ("KVM_GET_MP_STATE", KvmAbi.GetMpState), ("KVM_SET_MP_STATE", KvmAbi.SetMpState),
             ("KVM_GET_VCPU_EVENTS", KvmAbi.GetVcpuEvents), ("KVM_SET_VCPU_EVENTS", KvmAbi.SetVcpuEvents),
             ("KVM_GET_DEBUGREGS", KvmAbi.GetDebugregs), ("KVM_SET_DEBUGREGS", KvmAbi.SetDebugregs),
-            ("KVM_GET_XSAVE", KvmAbi.GetXsave), ("KVM_SET_XSAVE", KvmAbi.SetXsave), ("KVM_GET_XCRS", KvmAbi.GetXcrs), ("KVM_SET_XCRS", KvmAbi.SetXcrs),
+            ("KVM_GET_XSAVE", KvmAbi.GetXsave), ("KVM_SET_XSAVE", KvmAbi.SetXsave), ("KVM_GET_XSAVE2", KvmAbi.GetXsave2), ("KVM_CAP_XSAVE2", (ulong)KvmAbi.CapXsave2), ("KVM_GET_XCRS", KvmAbi.GetXcrs), ("KVM_SET_XCRS", KvmAbi.SetXcrs),
             ("KVM_SET_CLOCK", KvmAbi.SetClock), ("KVM_GET_CLOCK", KvmAbi.GetClock),
             ("KVM_CAP_IRQCHIP", (ulong)KvmAbi.CapIrqchip), ("KVM_CAP_MP_STATE", (ulong)KvmAbi.CapMpState), ("KVM_CAP_ADJUST_CLOCK", (ulong)KvmAbi.CapAdjustClock),
             ("KVM_CAP_VCPU_EVENTS", (ulong)KvmAbi.CapVcpuEvents), ("KVM_CAP_DEBUGREGS", (ulong)KvmAbi.CapDebugregs), ("KVM_CAP_XSAVE", (ulong)KvmAbi.CapXsave),

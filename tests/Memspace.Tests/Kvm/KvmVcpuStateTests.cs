@@ -13,7 +13,7 @@ namespace Memspace.Tests.Kvm;
 /// same vCPU is transparent.
 /// </summary>
 [Collection(nameof(KvmLive))]
-public class KvmVcpuStateTests
+public class KvmVcpuStateTests(ITestOutputHelper output)
 {
     private const ushort InPorts = 0x560;
     private const ushort OutPort = 0x568;
@@ -157,6 +157,8 @@ public class KvmVcpuStateTests
         byte[] ram = new byte[source.Ram.RamBlock!.UsedLength];
         source.Ram.RamBlock.Read(0, ram);
         Assert.Contains(state.Parts, p => p.Name == "msrs");
+        output.WriteLine(string.Join(", ", state.Parts.Select(p => $"{p.Name} {p.Data.Length} B")));
+        output.WriteLine("skipped: " + string.Join(", ", ((IVcpuStateBackend)source.Vcpu.Backend).SkippedRegisters));
         Assert.Equal(machine != "microvm", state.Find("lapic") is not null);
 
         using var destination = new Run(machine);
@@ -187,6 +189,19 @@ public class KvmVcpuStateTests
             }
         });
         Assert.True(roundTrips > 10);
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        VcpuState last = r.Vcpu.SaveState();
+        for (int i = 0; i < 50; i++)
+        {
+            last = r.Vcpu.SaveState();
+        }
+        TimeSpan save = clock.Elapsed / 51;
+        clock.Restart();
+        for (int i = 0; i < 50; i++)
+        {
+            r.Vcpu.LoadState(last);
+        }
+        output.WriteLine($"SaveState {save.TotalMicroseconds:F0} us, LoadState {(clock.Elapsed / 50).TotalMicroseconds:F0} us, {last.ToArray().Length} bytes serialized");
         Assert.Equal(expected, r.Done);
         Assert.Equal(expectedOuts, r.Outs);
     }
