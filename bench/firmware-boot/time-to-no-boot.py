@@ -7,8 +7,10 @@ as "firmware| ..."). QEMU: `qemu-system-x86_64 -accel kvm -nodefaults -vga none 
 kvm-apic.vapic=off` with an isa-debugcon at 0x402 on stdio, the same SeaBIOS image, the same RAM.
 The figure is wall time from process start to the moment the line reaches this script.
 
-usage: bench/firmware-boot/time-to-no-boot.py [--runs N] [--machines pc,q35] [--ram 512M]
-(build first: dotnet build -c Release src/Memspace.Cli; needs /dev/kvm, qemu-system-x86 and seabios)"""
+usage: bench/firmware-boot/time-to-no-boot.py [--runs N] [--machines pc,q35] [--ram 512M] [--memspace PATH]
+(build first: dotnet build -c Release src/Memspace.Cli, or pass a NativeAOT binary from
+ dotnet publish src/Memspace.Cli -c Release -r linux-x64 -p:PublishAot=true -o out  as --memspace out/memspace;
+ needs /dev/kvm, qemu-system-x86 and seabios)"""
 import argparse, os, shutil, statistics, subprocess, sys, time
 
 LINE = b"No bootable device"
@@ -43,18 +45,19 @@ def main():
     ap.add_argument("--runs", type=int, default=5)
     ap.add_argument("--machines", default="pc,q35")
     ap.add_argument("--ram", default="512M")
+    ap.add_argument("--memspace", default=CLI, help="the memspace binary (default: the Release build)")
     a = ap.parse_args()
     qemu = shutil.which("qemu-system-x86_64")
-    for need, what in ((os.path.exists(CLI), f"build first: dotnet build -c Release src/Memspace.Cli ({CLI} is missing)"),
+    for need, what in ((os.path.exists(a.memspace), f"build first: dotnet build -c Release src/Memspace.Cli ({a.memspace} is missing)"),
                        (os.path.exists("/dev/kvm"), "needs /dev/kvm"),
                        (qemu is not None, "needs qemu-system-x86_64 (apt-get install qemu-system-x86)"),
                        (os.path.exists(BIOS), f"needs {BIOS} (apt-get install seabios)")):
         if not need:
             sys.exit(what)
     med = statistics.median
-    print(f"SeaBIOS to '{LINE.decode()}', {a.ram}, {a.runs} alternating runs, medians (min-max):")
+    print(f"SeaBIOS to '{LINE.decode()}', {a.ram}, {a.runs} alternating runs, medians (min-max); memspace = {a.memspace}:")
     for m in a.machines.split(","):
-        memspace = [CLI, "run", "--machine", m, "-m", a.ram, "--accel", "kvm", "--firmware", BIOS, "--no-timeline"]
+        memspace = [a.memspace, "run", "--machine", m, "-m", a.ram, "--accel", "kvm", "--firmware", BIOS, "--no-timeline"]
         q = [qemu, "-M", m, "-m", a.ram, "-accel", "kvm", "-nodefaults", "-vga", "none", "-display", "none",
              "-global", "kvm-apic.vapic=off", "-bios", BIOS, "-chardev", "stdio,id=dbg",
              "-device", "isa-debugcon,iobase=0x402,chardev=dbg", "-monitor", "none", "-serial", "none"]
