@@ -57,9 +57,15 @@ internal static class RunCommand
         };
         var source = new GraphSource();
         source.AddMachineOptionsTo(command);
+        var migration = new MigrationRun();
+        migration.AddTo(command);
         command.SetAction(parse =>
         {
             TextWriter o = parse.InvocationConfiguration.Output;
+            if (migration.Requested(parse))
+            {
+                return migration.Run(parse, source, o);
+            }
             double seconds = source.Timeout(parse).TotalSeconds;
             string name = source.MachineName(parse) ?? DefaultMachine;
             TimeSpan limit = TimeSpan.FromSeconds(seconds);
