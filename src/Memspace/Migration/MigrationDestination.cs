@@ -40,6 +40,8 @@ public sealed class MigrationDestination
     public void Receive(Stream input, Stream? output)
     {
         ArgumentNullException.ThrowIfNull(input);
+        // What the final pass will need, done before the source pauses its guest.
+        _ = MapDigest.Of(_machine);
         try
         {
             ReceiveCore(input);

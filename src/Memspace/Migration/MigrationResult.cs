@@ -12,8 +12,12 @@ public sealed record MigrationResult(IReadOnlyList<MigrationRound> Rounds, long 
     /// <summary>Pre-copy rounds after the full pass (the final pass not counted).</summary>
     public int PrecopyRounds => Rounds.Count(r => !r.Final) - 1;
 
+    /// <summary>The pause window step by step on the source: pause, dirty-log sync, pages, state, waiting for the destination.</summary>
+    public IReadOnlyList<(string Step, TimeSpan Time)> PauseSteps { get; init; } = [];
+
     /// <inheritdoc/>
     public override string ToString()
         => $"migrate: done in {Duration.TotalMilliseconds:F0} ms, {Rounds.Count} passes ({PrecopyRounds} dirty rounds), {BytesSent / 1048576.0:F1} MiB sent = {(double)BytesSent / RamBytes:F3} x RAM, "
-           + $"downtime {Downtime.TotalMilliseconds:F1} ms (pause to confirmation {PauseToConfirmation.TotalMilliseconds:F1} ms)";
+           + $"downtime {Downtime.TotalMilliseconds:F1} ms (pause to confirmation {PauseToConfirmation.TotalMilliseconds:F1} ms: "
+           + string.Join(", ", PauseSteps.Select(s => $"{s.Step} {s.Time.TotalMilliseconds:F1}")) + ")";
 }

@@ -75,6 +75,7 @@ public sealed class MigrationSource
             }
             long sendTicks = 0;
             long sentBytes = 0;
+            long processedPages = 0;
             int round = 0;
             while (true)
             {
@@ -100,7 +101,16 @@ public sealed class MigrationSource
                 long t1 = Stopwatch.GetTimestamp();
                 sendTicks += t1 - t0;
                 sentBytes += writer.BytesWritten - bytes0;
-                double bandwidth = sentBytes / Math.Max(Stopwatch.GetElapsedTime(0, sendTicks).TotalSeconds, 1e-6);
+                processedPages += pages.Pages - p0 + pages.ZeroPages - z0;
+                double sendSeconds = Math.Max(Stopwatch.GetElapsedTime(0, sendTicks).TotalSeconds, 1e-6);
+                double bandwidth = sentBytes / sendSeconds;
+                // A page costs its scan and, if not zero, its bytes: estimate from pages handled per second,
+                // and never faster than the bandwidth cap allows.
+                // The last round's own rate when it handled enough pages (dirty pages are rarely zero, unlike round 0's).
+                long roundPages = pages.Pages - p0 + pages.ZeroPages - z0;
+                double pagesPerSecond = round > 0 && roundPages >= 64
+                    ? roundPages / Math.Max(Stopwatch.GetElapsedTime(t0, t1).TotalSeconds, 1e-6)
+                    : processedPages / sendSeconds;
 
                 _machine.System.GlobalDirtyLogSync();
                 long dirtyPages = 0;
@@ -110,7 +120,12 @@ public sealed class MigrationSource
                 }
                 TimeSpan took = Stopwatch.GetElapsedTime(t0);
                 double dirtyRate = dirtyPages * (double)pageSize / Math.Max(took.TotalSeconds, 1e-6);
-                var expected = TimeSpan.FromSeconds(dirtyPages * (double)(pageSize + 32) / bandwidth);
+                double seconds = dirtyPages / Math.Max(pagesPerSecond, 1);
+                if (_options.MaxBandwidth > 0)
+                {
+                    seconds = Math.Max(seconds, dirtyPages * (double)(pageSize + 32) / _options.MaxBandwidth);
+                }
+                var expected = TimeSpan.FromSeconds(seconds);
                 var r = new MigrationRound(round, pages.Pages - p0, pages.ZeroPages - z0, writer.BytesWritten - bytes0, took, dirtyPages, dirtyRate, bandwidth, expected, false);
                 rounds.Add(r);
                 _options.Progress?.Invoke(r);
@@ -123,10 +138,24 @@ public sealed class MigrationSource
             }
 
             phase = "final pass";
+            // Work that does not need the guest paused is done before pausing: the map digest stays
+            // valid if no commit happens in between (slots change only at commits).
+            long commits = _machine.System.CommitCount;
+            MapDigest digest = MapDigest.Of(_machine);
             long pauseStart = Stopwatch.GetTimestamp();
             paused = true;
+            var steps = new List<(string, TimeSpan)>();
+            long mark = pauseStart;
+            void Step(string name)
+            {
+                long now = Stopwatch.GetTimestamp();
+                steps.Add((name, Stopwatch.GetElapsedTime(mark, now)));
+                mark = now;
+            }
             _vcpus.Pause();
+            Step("pause");
             _machine.System.GlobalDirtyLogSync();
+            Step("sync");
             long bytesF = writer.BytesWritten;
             long pF = pages.Pages, zF = pages.ZeroPages;
             for (int i = 0; i < blocks.Count; i++)
@@ -134,8 +163,14 @@ public sealed class MigrationSource
                 pages.SendDirty((uint)i, blocks[i], dirty.SnapshotAndClear(blocks[i].Offset, blocks[i].UsedLength, DirtyMemoryClient.Migration));
             }
             pages.FlushZeros();
-            MachineStateWriter.Write(writer, _machine, _vcpus, MapDigest.Of(_machine));
+            Step("pages");
+            if (_machine.System.CommitCount != commits)
+            {
+                digest = MapDigest.Of(_machine);
+            }
+            MachineStateWriter.Write(writer, _machine, _vcpus, digest);
             writer.Flush();
+            Step("state");
             TimeSpan finalTook = Stopwatch.GetElapsedTime(pauseStart);
             var final = new MigrationRound(round + 1, pages.Pages - pF, pages.ZeroPages - zF, writer.BytesWritten - bytesF, finalTook, 0, 0,
                 rounds[^1].Bandwidth, TimeSpan.Zero, true);
@@ -145,10 +180,14 @@ public sealed class MigrationSource
             phase = "waiting for the destination";
             long runningAt = WaitForRunning(input);
             long confirmed = Stopwatch.GetTimestamp();
+            Step("destination");
             TimeSpan downtime = runningAt > pauseStart ? Stopwatch.GetElapsedTime(pauseStart, runningAt) : Stopwatch.GetElapsedTime(pauseStart, confirmed);
             _machine.System.GlobalDirtyLogStop(GlobalDirtyFlags.Migration);
             logging = false;
-            return new MigrationResult(rounds, writer.BytesWritten, ramBytes, Stopwatch.GetElapsedTime(start, confirmed), downtime, Stopwatch.GetElapsedTime(pauseStart, confirmed));
+            return new MigrationResult(rounds, writer.BytesWritten, ramBytes, Stopwatch.GetElapsedTime(start, confirmed), downtime, Stopwatch.GetElapsedTime(pauseStart, confirmed))
+            {
+                PauseSteps = steps,
+            };
         }
         catch (Exception e) when (e is IOException or MigrationException or ObjectDisposedException or TimeoutException or OperationCanceledException)
         {

@@ -65,27 +65,17 @@ internal sealed class RamPageSender
     /// <summary>Sends the pages of <paramref name="block"/> that <paramref name="dirty"/> marks.</summary>
     public void SendDirty(uint blockIndex, RamBlock block, DirtyBitmapSnapshot dirty)
     {
-        ulong pages = block.UsedLength / _pageSize;
-        ulong runFirst = 0, runCount = 0;
-        for (ulong p = 0; p < pages; p++)
+        ulong end = block.Offset + block.UsedLength;
+        ulong at = block.Offset;
+        while (dirty.NextDirty(at, end) is { } first)
         {
-            if (dirty.GetDirty(block.Offset + (p * _pageSize), _pageSize))
+            ulong runEnd = first + _pageSize;
+            while (runEnd < end && dirty.GetDirty(runEnd, _pageSize))
             {
-                if (runCount == 0)
-                {
-                    runFirst = p;
-                }
-                runCount++;
+                runEnd += _pageSize;
             }
-            else if (runCount > 0)
-            {
-                Send(blockIndex, block, runFirst, runCount);
-                runCount = 0;
-            }
-        }
-        if (runCount > 0)
-        {
-            Send(blockIndex, block, runFirst, runCount);
+            Send(blockIndex, block, (first - block.Offset) / _pageSize, (runEnd - first) / _pageSize);
+            at = runEnd;
         }
     }
 
