@@ -6,6 +6,7 @@ using System.Net.Sockets;
 using System.Text;
 using Memspace.Cli.Guest;
 using Memspace.Machines;
+using Memspace.Machines.Guests;
 using Memspace.Migration;
 using Memspace.Vcpus;
 
@@ -18,6 +19,12 @@ namespace Memspace.Cli.Commands;
 /// </summary>
 internal sealed class MigrationRun
 {
+    /// <summary>The writing guest's parameters (<c>--guest dirty</c>).</summary>
+    /// <param name="RegionBytes">--dirty-size.</param>
+    /// <param name="Rate">--dirty-rate, pages per second (0 unpaced).</param>
+    /// <param name="RunFor">--run-for: how long it writes after starting here.</param>
+    internal sealed record DirtyGuestSpec(ulong RegionBytes, double Rate, TimeSpan RunFor);
+
     private readonly Option<string?> _incoming = new("--incoming") { Description = "Receive a live migration: build the same machine, listen on tcp:127.0.0.1:PORT, load what arrives, then run the guest." };
     private readonly Option<string?> _migrate = new("--migrate") { Description = "Migrate the running guest to tcp:127.0.0.1:PORT (a destination started with --incoming) after --migrate-after seconds." };
     private readonly Option<double> _after = new("--migrate-after") { Description = "Seconds to run the guest before migrating.", DefaultValueFactory = _ => 1 };
@@ -41,35 +48,49 @@ internal sealed class MigrationRun
     public bool Requested(ParseResult parse)
         => parse.GetValue(_incoming) is not null || parse.GetValue(_migrate) is not null || parse.GetValue(_snapshot) is not null || parse.GetValue(_restore) is not null;
 
-    public int Run(ParseResult parse, GraphSource source, TextWriter o)
+    public int Run(ParseResult parse, GraphSource source, TextWriter o, DirtyGuestSpec? dirty)
     {
         TimeSpan timeout = source.Timeout(parse);
         if (parse.GetValue(_restore) is { } dir)
         {
-            return Restore(parse, source, dir, o, timeout);
+            return Restore(parse, source, dir, o, timeout, dirty);
         }
         string name = source.MachineName(parse) ?? "q35";
-        byte[] image = DemoFirmware.Build(name == "microvm" ? 64 * 1024 : 256 * 1024);
+        int firmwareSize = name == "microvm" ? 64 * 1024 : 256 * 1024;
+        byte[] image = dirty is null ? DemoFirmware.Build(firmwareSize) : DirtyGuest.Build(dirty.RegionBytes, firmwareSize);
         using Machine machine = source.LoadMachine(parse, MachineAccelerator.Kvm, null, image, defaultMachine: "q35", kernelIrqchip: false, defaultAccel: "kvm");
         if (machine.Kvm?.RealVm is null)
         {
             throw CliError.Runtime($"migration and snapshots need a real KVM VM: {machine.KvmUnavailableReason ?? "this machine has none"}");
         }
+        if (dirty is not null && machine.Options.RamSize < DirtyGuestLayout.RequiredRam(dirty.RegionBytes))
+        {
+            throw CliError.Input($"-m {RamSize.Format(machine.Options.RamSize)} is too small for --dirty-size {RamSize.Format(dirty.RegionBytes)}: at least {RamSize.Format(DirtyGuestLayout.RequiredRam(dirty.RegionBytes))}");
+        }
+        DirtyPacer? pacer = dirty is null ? null : DirtyPacer.Attach(machine, dirty.Rate);
         Vcpu vcpu = machine.CreateVcpu();
         using var owned = vcpu;
         Console(machine, o);
         if (parse.GetValue(_incoming) is { } incoming)
         {
-            return Incoming(machine, vcpu, incoming, o, timeout, parse.GetValue(_snapshot));
+            return Incoming(machine, vcpu, incoming, o, timeout, parse.GetValue(_snapshot), dirty, pacer);
         }
         var transfer = new VcpuTransfer([vcpu], machine.Kvm.RealVm, running: true);
         var clock = Stopwatch.StartNew();
         vcpu.Start();
-        o.WriteLine($"run: {machine.Name}, {RamSize.Format(machine.Options.RamSize)}, guest started");
+        o.WriteLine($"run: {machine.Name}, {RamSize.Format(machine.Options.RamSize)}, guest started" + (dirty is null ? "" : $" (writing {RamSize.Format(dirty.RegionBytes)} " + (dirty.Rate == 0 ? "unpaced)" : $"at {dirty.Rate:0} pages/s)")));
+        if (pacer is not null && !SpinWait.SpinUntil(() => pacer.FirstReport is not null || vcpu.StopState is not null, TimeSpan.FromSeconds(60)))
+        {
+            throw CliError.Runtime("the writing guest did not reach ring 3 within 60 s");
+        }
         if (parse.GetValue(_migrate) is { } target)
         {
             (IPAddress address, int port) = Endpoint(target);
             vcpu.Join(TimeSpan.FromSeconds(parse.GetValue(_after)));
+            if (pacer is not null)
+            {
+                o.WriteLine($"dirty: {pacer.Writes} page writes before migrating");
+            }
             long bandwidth = 0;
             if (parse.GetValue(_bandwidth) is { } bw && (!RamSize.TryParse(bw.EndsWith('B') ? bw[..^1] : bw, out ulong b, out _) || (bandwidth = (long)b) <= 0))
             {
@@ -114,11 +135,46 @@ internal sealed class MigrationRun
                 throw CliError.Runtime($"migration failed: {e.Message}");
             }
         }
-        return WaitAndSnapshot(machine, vcpu, transfer, o, timeout - clock.Elapsed, parse.GetValue(_snapshot));
+        return WaitAndSnapshot(machine, vcpu, transfer, o, timeout - clock.Elapsed, parse.GetValue(_snapshot), dirty, pacer);
     }
 
-    private static int WaitAndSnapshot(Machine machine, Vcpu vcpu, IVcpuTransfer transfer, TextWriter o, TimeSpan timeout, string? snapshot)
+    /// <summary>
+    /// Lets the guest run: the demo guest until it halts or <paramref name="timeout"/>; the writing guest
+    /// for --run-for, then it is paused (for a snapshot) or stopped and verified.
+    /// </summary>
+    private static int WaitAndSnapshot(Machine machine, Vcpu vcpu, IVcpuTransfer transfer, TextWriter o, TimeSpan timeout, string? snapshot, DirtyGuestSpec? dirty = null, DirtyPacer? pacer = null)
     {
+        if (dirty is not null && pacer is not null)
+        {
+            ulong before = pacer.Writes;
+            var ran = Stopwatch.StartNew();
+            vcpu.Join(dirty.RunFor);
+            o.WriteLine($"dirty: {pacer.Writes - before} page writes in {ran.Elapsed.TotalSeconds:F1} s here ({pacer.Writes} in all)");
+            if (snapshot is not null)
+            {
+                transfer.Pause();
+                DirtyVerification paused = DirtyVerifier.Verify(machine.Memory, dirty.RegionBytes / DirtyGuestLayout.PageSize, paused: true);
+                o.WriteLine(paused.ToString());
+                try
+                {
+                    o.WriteLine(Snapshot.Save(machine, transfer, snapshot).ToString());
+                }
+                catch (Exception e) when (e is MigrationException or IOException or UnauthorizedAccessException)
+                {
+                    throw CliError.Runtime($"cannot write the snapshot: {e.Message}");
+                }
+                vcpu.Stop();
+                vcpu.Join(TimeSpan.FromSeconds(10));
+                return paused.Ok ? 0 : throw CliError.Runtime($"verification failed: {paused.Problem}");
+            }
+            pacer.RequestStop();
+            bool acknowledged = SpinWait.SpinUntil(() => pacer.Stopped || pacer.BadPage is not null || vcpu.StopState is not null, TimeSpan.FromSeconds(10));
+            vcpu.Stop();
+            vcpu.Join(TimeSpan.FromSeconds(10));
+            DirtyVerification v = DirtyVerifier.Verify(machine.Memory, dirty.RegionBytes / DirtyGuestLayout.PageSize, paused: !acknowledged);
+            o.WriteLine(v.ToString());
+            return v.Ok ? 0 : throw CliError.Runtime($"verification failed: {v.Problem}");
+        }
         VcpuStop? stop = vcpu.Join(timeout > TimeSpan.Zero ? timeout : TimeSpan.Zero);
         if (stop is null)
         {
@@ -145,7 +201,7 @@ internal sealed class MigrationRun
         return 0;
     }
 
-    private static int Incoming(Machine machine, Vcpu vcpu, string incoming, TextWriter o, TimeSpan timeout, string? snapshot)
+    private static int Incoming(Machine machine, Vcpu vcpu, string incoming, TextWriter o, TimeSpan timeout, string? snapshot, DirtyGuestSpec? dirty, DirtyPacer? pacer)
     {
         (IPAddress address, int port) = Endpoint(incoming);
         var transfer = new VcpuTransfer([vcpu], machine.Kvm!.RealVm, running: false);
@@ -177,12 +233,13 @@ internal sealed class MigrationRun
             }
             o.WriteLine($"incoming: guest running after {destination.Rounds} rounds, {started.Elapsed.TotalMilliseconds:F0} ms after the source connected");
         }
-        return WaitAndSnapshot(machine, vcpu, transfer, o, timeout, snapshot);
+        return WaitAndSnapshot(machine, vcpu, transfer, o, timeout, snapshot, dirty, pacer);
     }
 
-    private int Restore(ParseResult parse, GraphSource source, string dir, TextWriter o, TimeSpan timeout)
+    private int Restore(ParseResult parse, GraphSource source, string dir, TextWriter o, TimeSpan timeout, DirtyGuestSpec? dirty)
     {
         Vcpu? vcpu = null;
+        DirtyPacer? pacer = null;
         SnapshotRestoreResult result;
         try
         {
@@ -193,6 +250,10 @@ internal sealed class MigrationRun
                 Verify = parse.GetValue(_verify),
             }, m =>
             {
+                if (dirty is not null)
+                {
+                    pacer = DirtyPacer.Attach(m, dirty.Rate);
+                }
                 vcpu = m.CreateVcpu();
                 Console(m, o);
                 return new VcpuTransfer([vcpu], m.Kvm!.RealVm, running: false);
@@ -210,7 +271,7 @@ internal sealed class MigrationRun
         using Machine machine = result.Machine;
         using Vcpu owned = vcpu!;
         o.WriteLine(result.ToString());
-        return WaitAndSnapshot(machine, owned, result.Vcpus, o, timeout, parse.GetValue(_snapshot));
+        return WaitAndSnapshot(machine, owned, result.Vcpus, o, timeout, parse.GetValue(_snapshot), dirty, pacer);
     }
 
     private static void Console(Machine machine, TextWriter o)

@@ -62,10 +62,7 @@ internal static class RunCommand
         command.SetAction(parse =>
         {
             TextWriter o = parse.InvocationConfiguration.Output;
-            if (migration.Requested(parse))
-            {
-                return migration.Run(parse, source, o);
-            }
+
             double seconds = source.Timeout(parse).TotalSeconds;
             string name = source.MachineName(parse) ?? DefaultMachine;
             TimeSpan limit = TimeSpan.FromSeconds(seconds);
@@ -98,6 +95,10 @@ internal static class RunCommand
                     throw CliError.Input($"bad --run-for {forSeconds}: seconds, more than 0");
                 }
                 image = DirtyGuest.Build(region, firmwareSize);
+                if (migration.Requested(parse))
+                {
+                    return migration.Run(parse, source, o, new MigrationRun.DirtyGuestSpec(region, rate, TimeSpan.FromSeconds(forSeconds)));
+                }
                 runGuest = (m, w) =>
                 {
                     if (m.Options.RamSize < DirtyGuestLayout.RequiredRam(region))
@@ -106,6 +107,10 @@ internal static class RunCommand
                     }
                     return DirtyGuestRunner.Run(m, w, region, rate, TimeSpan.FromSeconds(forSeconds));
                 };
+            }
+            if (migration.Requested(parse))
+            {
+                return migration.Run(parse, source, o, null);
             }
             var timeline = new ChainTimeline();
             using Machine machine = source.LoadMachine(parse, MachineAccelerator.KvmIfAvailable, timeline, image, defaultMachine: DefaultMachine, kernelIrqchip: false, defaultAccel: "auto");
