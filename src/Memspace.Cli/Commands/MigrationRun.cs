@@ -231,7 +231,8 @@ internal sealed class MigrationRun
             {
                 throw CliError.Runtime($"incoming migration refused: {e.Message}");
             }
-            o.WriteLine($"incoming: guest running after {destination.Rounds} rounds, {started.Elapsed.TotalMilliseconds:F0} ms after the source connected");
+            o.WriteLine($"incoming: guest running after {destination.Rounds} rounds, {started.Elapsed.TotalMilliseconds:F0} ms after the source connected (last steps: "
+                        + string.Join(", ", destination.FinalSteps.Select(s => $"{s.Step} {s.Time.TotalMilliseconds:F1} ms")) + ")");
         }
         return WaitAndSnapshot(machine, vcpu, transfer, o, timeout, snapshot, dirty, pacer);
     }

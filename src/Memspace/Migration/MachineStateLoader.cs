@@ -91,9 +91,19 @@ internal sealed class MachineStateLoader
         }
     }
 
+    /// <summary>How long each step of <see cref="Apply"/> took.</summary>
+    public List<(string Step, TimeSpan Time)> Steps { get; } = [];
+
     /// <summary>Checks that every piece arrived, then loads it; the guest is paused.</summary>
     public void Apply()
     {
+        long mark = System.Diagnostics.Stopwatch.GetTimestamp();
+        void Step(string name)
+        {
+            long now = System.Diagnostics.Stopwatch.GetTimestamp();
+            Steps.Add((name, System.Diagnostics.Stopwatch.GetElapsedTime(mark, now)));
+            mark = now;
+        }
         for (int i = 0; i < _vcpuStates.Length; i++)
         {
             if (_vcpuStates[i] is null)
@@ -127,19 +137,23 @@ internal sealed class MachineStateLoader
                     }
                 }
             }
+            Step("devices");
             for (int i = 0; i < _vcpuStates.Length; i++)
             {
                 _vcpus.Load(i, _vcpuStates[i]!);
             }
+            Step("vCPUs");
             if (_clock is not null)
             {
                 _vcpus.LoadClock(_clock);
             }
+            Step("clock");
         }
         catch (MemspaceException e) when (e is not MigrationException)
         {
             throw new MigrationException($"loading the state failed: {e.Message}", e);
         }
         _digest.CheckMatches(MapDigest.Of(_machine));
+        Step("map check");
     }
 }

@@ -15,6 +15,7 @@ public sealed class MigrationDestination
 {
     private readonly Machine _machine;
     private readonly IVcpuTransfer _vcpus;
+    private readonly List<(string Step, TimeSpan Time)> _steps = [];
 
     /// <summary>Prepares <paramref name="machine"/> to receive.</summary>
     /// <param name="machine">A freshly built machine of the source's type and options.</param>
@@ -29,6 +30,9 @@ public sealed class MigrationDestination
 
     /// <summary>Number of pre-copy rounds the stream had (after <see cref="Receive"/>).</summary>
     public int Rounds { get; private set; }
+
+    /// <summary>The last steps on the destination, after the end record: loading devices, vCPUs, clock, the map check, starting the guest.</summary>
+    public IReadOnlyList<(string Step, TimeSpan Time)> FinalSteps { get; private set; } = [];
 
     /// <summary>When the guest was started (a <see cref="Stopwatch"/> timestamp), after <see cref="Receive"/>.</summary>
     public long StartedAt { get; private set; }
@@ -65,8 +69,11 @@ public sealed class MigrationDestination
             }
             throw e as MigrationException ?? new MigrationException($"the migration stream broke: {e.Message}", e);
         }
+        long resume = Stopwatch.GetTimestamp();
         _vcpus.Resume();
         StartedAt = Stopwatch.GetTimestamp();
+        _steps.Add(("start guest", Stopwatch.GetElapsedTime(resume, StartedAt)));
+        FinalSteps = _steps;
         if (output is not null)
         {
             var b = new PayloadBuilder();
@@ -115,6 +122,7 @@ public sealed class MigrationDestination
                         throw new MigrationException($"migration stream: record {record.Index} (End) has a payload");
                     }
                     state.Apply();
+                    _steps.AddRange(state.Steps);
                     return;
                 case MigrationRecordType.Header:
                     throw new MigrationException($"migration stream: record {record.Index} is a second header");
