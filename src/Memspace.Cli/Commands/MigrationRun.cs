@@ -221,6 +221,8 @@ internal sealed class MigrationRun
             listener.Stop();
             client.NoDelay = true;
             using NetworkStream stream = client.GetStream();
+            // A source that stops sending must not hang the destination: its guest never started.
+            stream.ReadTimeout = 60_000;
             var destination = new MigrationDestination(machine, transfer);
             var started = Stopwatch.StartNew();
             try

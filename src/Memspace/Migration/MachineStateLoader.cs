@@ -149,7 +149,7 @@ internal sealed class MachineStateLoader
             }
             Step("clock");
         }
-        catch (MemspaceException e) when (e is not MigrationException)
+        catch (Exception e) when (e is (MemspaceException and not MigrationException) or ArgumentException or InvalidOperationException or NotSupportedException)
         {
             throw new MigrationException($"loading the state failed: {e.Message}", e);
         }

@@ -1,6 +1,7 @@
 using System.Buffers.Binary;
 using Iced.Intel;
 using Memspace.Machines;
+using Memspace.Machines.Guests;
 using Memspace.Migration;
 using Memspace.Tests.Support;
 using static Iced.Intel.AssemblerRegisters;
@@ -16,7 +17,8 @@ namespace Memspace.Tests.Migration;
 /// 0x10000 + (n mod 144) * 4096; then store n at 0x500. So with N at 0x500, slot k holds the largest
 /// i &lt;= N with i mod 144 = k, except that slot (N+1) mod 144 may already hold N+1.
 /// </remarks>
-public sealed class LiveMigrationTests
+[Collection(nameof(Memspace.Tests.Kvm.KvmLive))]
+public sealed class LiveMigrationTests(ITestOutputHelper output)
 {
     private const int Slots = 144;
 
@@ -167,6 +169,120 @@ public sealed class LiveMigrationTests
             Assert.True(restored.Pause(TimeSpan.FromSeconds(10)));
             Verify(dst);
             restored.Stop();
+        }
+        finally
+        {
+            if (Directory.Exists(dir))
+            {
+                Directory.Delete(dir, true);
+            }
+        }
+    }
+
+    private const ulong DirtyRegion = 8UL << 20;
+
+    private static (Machine Machine, DirtyPacer Pacer, Vcpu Vcpu) WritingGuest(string name, double rate)
+    {
+        KvmGuest.RequireKvm();
+        Machine m = Memspace.Tests.Kvm.DirtyGuestTests.CreateMachine(name, DirtyRegion);
+        DirtyPacer pacer = DirtyPacer.Attach(m, rate);
+        return (m, pacer, m.CreateVcpu());
+    }
+
+    /// <summary>Lets the restored or migrated writing guest write <paramref name="more"/> pages, stops it and verifies strictly.</summary>
+    private void RunOnAndVerify(Machine m, DirtyPacer pacer, Vcpu vcpu, ulong more)
+    {
+        ulong start = pacer.Writes;
+        Assert.True(SpinWait.SpinUntil(() => pacer.Writes > start + more || pacer.BadPage is not null || vcpu.StopState is not null, TimeSpan.FromSeconds(60)), "the guest did not write on");
+        Assert.Null(pacer.BadPage);
+        pacer.RequestStop();
+        Assert.True(SpinWait.SpinUntil(() => pacer.Stopped || vcpu.StopState is not null, TimeSpan.FromSeconds(30)), "the guest did not acknowledge the stop");
+        vcpu.Stop();
+        vcpu.Join(TimeSpan.FromSeconds(10));
+        DirtyVerification v = DirtyVerifier.Verify(m.Memory, DirtyRegion / DirtyGuestLayout.PageSize);
+        output.WriteLine(v.ToString());
+        Assert.True(v.Ok, v.Problem);
+    }
+
+    [Theory]
+    [InlineData("pc")]
+    [InlineData("q35")]
+    [InlineData("microvm")]
+    public void TheWritingGuestMigratesAndVerifies(string name)
+    {
+        (Machine src, DirtyPacer sp, Vcpu sv) = WritingGuest(name, 0);
+        (Machine dst, DirtyPacer dp, Vcpu dv) = WritingGuest(name, 0);
+        using var _1 = src;
+        using var _2 = dst;
+        using var _3 = sv;
+        using var _4 = dv;
+        sv.Start();
+        ulong pages = DirtyRegion / DirtyGuestLayout.PageSize;
+        Assert.True(SpinWait.SpinUntil(() => sp.Writes > pages, TimeSpan.FromSeconds(60)), "the guest did not start writing");
+        (var s, var d) = MigrationFixtures.Connect();
+        using var _5 = s;
+        using var _6 = d;
+        Exception? failure = null;
+        var receiver = new Thread(() =>
+        {
+            try
+            {
+                new MigrationDestination(dst, new VcpuTransfer([dv], dst.Kvm!.RealVm, running: false)).Receive(d, d);
+            }
+            catch (Exception e)
+            {
+                failure = e;
+            }
+        });
+        receiver.Start();
+        MigrationResult result = new MigrationSource(src, new VcpuTransfer([sv], src.Kvm!.RealVm, running: true),
+            new MigrationOptions { Progress = r => output.WriteLine(r.ToString()) }).Migrate(s, s);
+        receiver.Join();
+        Assert.Null(failure);
+        output.WriteLine(result.ToString());
+        sv.Stop();
+        // The source is paused wherever the guest was; the destination took over from exactly there.
+        Assert.True(DirtyVerifier.Verify(src.Memory, pages, paused: true).Ok);
+        RunOnAndVerify(dst, dp, dv, pages);
+    }
+
+    [Theory]
+    [InlineData("pc", false)]
+    [InlineData("q35", false)]
+    [InlineData("microvm", true)]
+    public void TheWritingGuestIsSnapshottedRestoredAndVerifies(string name, bool copy)
+    {
+        string dir = Path.Combine(Path.GetTempPath(), "memspace-dirty-snapshot-" + Guid.NewGuid().ToString("N"));
+        try
+        {
+            ulong pages = DirtyRegion / DirtyGuestLayout.PageSize;
+            (Machine src, DirtyPacer sp, Vcpu sv) = WritingGuest(name, 0);
+            using (src)
+            using (sv)
+            {
+                sv.Start();
+                Assert.True(SpinWait.SpinUntil(() => sp.Writes > pages, TimeSpan.FromSeconds(60)), "the guest did not start writing");
+                output.WriteLine(Snapshot.Save(src, new VcpuTransfer([sv], src.Kvm!.RealVm, running: true), dir).ToString());
+                Assert.True(DirtyVerifier.Verify(src.Memory, pages, paused: true).Ok);
+                sv.Stop();
+            }
+            Vcpu? dv = null;
+            DirtyPacer? dp = null;
+            byte[] firmware = DirtyGuest.Build(DirtyRegion, name == "microvm" ? 64 * 1024 : 256 * 1024);
+            SnapshotRestoreResult r = Snapshot.Restore(dir, new SnapshotRestoreOptions
+            {
+                Copy = copy,
+                BaseOptions = new MachineOptions { Accelerator = MachineAccelerator.Kvm, Firmware = firmware },
+            }, m =>
+            {
+                dp = DirtyPacer.Attach(m, 0);
+                dv = m.CreateVcpu();
+                return new VcpuTransfer([dv], m.Kvm!.RealVm, running: false);
+            });
+            output.WriteLine(r.ToString());
+            using Machine dst = r.Machine;
+            using Vcpu restored = dv!;
+            RunOnAndVerify(dst, dp!, restored, pages);
         }
         finally
         {

@@ -5,6 +5,7 @@ using Memspace.Tests.Support;
 namespace Memspace.Tests.Migration;
 
 /// <summary><c>memspace run</c> with --incoming/--migrate in two processes, and --snapshot-on-exit/--restore.</summary>
+[Collection(nameof(Memspace.Tests.Kvm.KvmLive))]
 public sealed class MigrationCommandLineTests
 {
     private static int FreePort()
