@@ -71,11 +71,12 @@ echo
 echo "| RAM | guest | total ms | MiB sent | sent / RAM | dirty rounds | downtime ms | VERIFY |"
 echo "|---|---|---|---|---|---|---|---|"
 for size in 512M 2G; do
-    for guest in idle low high; do
+    for guest in idle low high tight; do
         case $guest in
             idle) args=(--guest dirty --dirty-size 64M --dirty-rate 1); label="idle (writing guest at 1 page/s)";;
             low) args=(--guest dirty --dirty-size 64M --dirty-rate "$rate_low"); label="writing 64 MiB at $rate_low pages/s";;
             high) args=(--guest dirty --dirty-size 64M --dirty-rate "$rate_high"); label="writing 64 MiB at $rate_high pages/s";;
+            tight) args=(--guest dirty --dirty-size 64M --dirty-rate "$rate_high" --downtime-limit 20); label="same, --downtime-limit 20 ms";;
         esac
         read -r t mib ratio rounds down ok < <(migrate "$size" "${args[@]}")
         echo "| $size | $label | $t | $mib | $ratio | $rounds | $down | $ok |"

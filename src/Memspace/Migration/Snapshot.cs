@@ -295,21 +295,36 @@ public static class Snapshot
 
     private static void CopyInto(RamBlock block, string path, ulong length, byte[] buffer, ulong pageSize)
     {
-        using var file = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 0);
-        for (ulong offset = 0; offset < length; offset += (ulong)buffer.Length)
+        // Only the file's data extents are read: its holes are zero pages, which fresh anonymous memory already is.
+        List<(long Offset, long Length)> extents;
+        try
         {
-            int n = (int)Math.Min((ulong)buffer.Length, length - offset);
-            file.ReadExactly(buffer, 0, n);
-            for (int p = 0; p < n; p += (int)pageSize)
+            extents = block.Memory is { Kind: "anonymous" } ? Interop.Libc.DataExtents(path) : [(0, (long)length)];
+        }
+        catch (Interop.HostCallException e)
+        {
+            throw new MigrationException($"cannot read {path}: {e.Message}", e);
+        }
+        using var file = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 0);
+        foreach ((long start, long extentLength) in extents)
+        {
+            ulong end = Math.Min(length, (ulong)(start + extentLength));
+            for (ulong offset = (ulong)start & ~(pageSize - 1); offset < end; offset += (ulong)buffer.Length)
             {
-                ReadOnlySpan<byte> page = buffer.AsSpan(p, Math.Min((int)pageSize, n - p));
-                if (page.ContainsAnyExcept((byte)0))
+                int n = (int)Math.Min((ulong)buffer.Length, end - offset);
+                n = (int)Math.Min((ulong)n + pageSize - 1 & ~(pageSize - 1), length - offset);
+                int got = RandomAccess.Read(file.SafeFileHandle, buffer.AsSpan(0, n), (long)offset);
+                if (got != n)
                 {
-                    block.Write(offset + (ulong)p, page);
+                    throw new MigrationException($"{path} ended at 0x{offset + (ulong)got:x} while reading 0x{n:x} bytes at 0x{offset:x}");
                 }
-                else if (block.Memory is not { Kind: "anonymous" })
+                for (int p = 0; p < n; p += (int)pageSize)
                 {
-                    block.Write(offset + (ulong)p, page);
+                    ReadOnlySpan<byte> page = buffer.AsSpan(p, Math.Min((int)pageSize, n - p));
+                    if (page.ContainsAnyExcept((byte)0) || block.Memory is not { Kind: "anonymous" })
+                    {
+                        block.Write(offset + (ulong)p, page);
+                    }
                 }
             }
         }
