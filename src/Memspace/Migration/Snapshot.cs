@@ -13,12 +13,16 @@ namespace Memspace.Migration;
 /// </summary>
 public static class Snapshot
 {
-    /// <summary>Saves <paramref name="machine"/> into <paramref name="directory"/>; the guest is paused first and stays paused.</summary>
+    /// <summary>
+    /// Saves <paramref name="machine"/> into <paramref name="directory"/>; the guest is paused first and
+    /// stays paused unless <paramref name="resume"/> (a snapshot taken while the guest runs on).
+    /// </summary>
     /// <param name="machine">The machine.</param>
     /// <param name="vcpus">Its vCPUs.</param>
     /// <param name="directory">Where to write (created; an older snapshot there is replaced).</param>
+    /// <param name="resume">Let the guest run again once the snapshot is written.</param>
     /// <exception cref="MigrationException">The machine has devices without saved state.</exception>
-    public static SnapshotSaveResult Save(Machine machine, IVcpuTransfer vcpus, string directory)
+    public static SnapshotSaveResult Save(Machine machine, IVcpuTransfer vcpus, string directory, bool resume = false)
     {
         ArgumentNullException.ThrowIfNull(machine);
         ArgumentNullException.ThrowIfNull(vcpus);
@@ -69,7 +73,12 @@ public static class Snapshot
         string tmp = manifestPath + ".tmp";
         File.WriteAllBytes(tmp, manifest.ToJson());
         File.Move(tmp, manifestPath, overwrite: true);
-        return new SnapshotSaveResult(directory, ramBytes, dataBytes, Stopwatch.GetElapsedTime(start));
+        TimeSpan took = Stopwatch.GetElapsedTime(start);
+        if (resume)
+        {
+            vcpus.Resume();
+        }
+        return new SnapshotSaveResult(directory, ramBytes, dataBytes, took);
     }
 
     private static (IReadOnlyList<uint> Chunks, ulong Written) WriteSparse(RamBlock block, string path, ulong pageSize)

@@ -66,6 +66,18 @@ public sealed class SnapshotTests : IDisposable
     }
 
     [Fact]
+    public void ASnapshotTakenWhileTheGuestRunsLetsItRunOn()
+    {
+        (Machine m, _) = Build(ram: 4UL << 20);
+        using var _1 = m;
+        var v = new FakeVcpus(1);
+        Snapshot.Save(m, v, _dir, resume: true);
+        Assert.False(v.Paused);
+        Assert.Equal(1, v.Resumes);
+        Assert.True(File.Exists(Path.Combine(_dir, SnapshotManifest.FileName)));
+    }
+
+    [Fact]
     public void GuestWritesAfterALazyRestoreNeverReachTheSnapshot()
     {
         (Machine m, _, _) = Saved();
