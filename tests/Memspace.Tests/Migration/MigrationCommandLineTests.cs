@@ -23,11 +23,11 @@ public sealed class MigrationCommandLineTests
         KvmGuest.RequireKvm();
         int port = FreePort();
         string address = $"tcp:127.0.0.1:{port}";
-        Task<(int ExitCode, string Stdout, string Stderr)> destination = Task.Run(() => CliProcess.Run("run", "-M", "microvm", "-m", "64M", "--incoming", address, "--timeout", "5"));
+        Task<(int ExitCode, string Stdout, string Stderr)> destination = Task.Run(() => CliProcess.Run("run", "-M", "q35", "-m", "64M", "--incoming", address, "--timeout", "5"));
         (int ExitCode, string Stdout, string Stderr) source = default;
         for (int attempt = 0; attempt < 40; attempt++)
         {
-            source = CliProcess.Run("run", "-M", "microvm", "-m", "64M", "--migrate", address, "--migrate-after", "0.2", "--timeout", "5");
+            source = CliProcess.Run("run", "-M", "q35", "-m", "64M", "--migrate", address, "--migrate-after", "0.2", "--timeout", "5");
             if (source.ExitCode == 0 || !source.Stdout.Contains("refused", StringComparison.OrdinalIgnoreCase))
             {
                 break;
@@ -60,7 +60,7 @@ public sealed class MigrationCommandLineTests
         string dir = Path.Combine(Path.GetTempPath(), "memspace-cli-snapshot-" + Guid.NewGuid().ToString("N"));
         try
         {
-            (int code, string stdout, string stderr) = CliInProcess.Run("run", "-M", "microvm", "-m", "32M", "--snapshot-on-exit", dir, "--timeout", "5");
+            (int code, string stdout, string stderr) = CliInProcess.Run("run", "-M", "pc", "-m", "32M", "--snapshot-on-exit", dir, "--timeout", "5");
             Assert.True(code == 0, stdout + stderr);
             Assert.Contains("snapshot: " + dir, stdout, StringComparison.Ordinal);
             Assert.True(File.Exists(Path.Combine(dir, "manifest.json")));
