@@ -51,6 +51,24 @@ internal sealed class MigrationRun
     public int Run(ParseResult parse, GraphSource source, TextWriter o, DirtyGuestSpec? dirty)
     {
         TimeSpan timeout = source.Timeout(parse);
+        double after = parse.GetValue(_after), downtime = parse.GetValue(_downtime);
+        if (!double.IsFinite(after) || after < 0 || after > 86400)
+        {
+            throw CliError.Input($"bad --migrate-after {after}: seconds, 0 or more");
+        }
+        if (!double.IsFinite(downtime) || downtime < 0 || downtime > 3_600_000)
+        {
+            throw CliError.Input($"bad --downtime-limit {downtime}: milliseconds, 0 or more");
+        }
+        if (parse.GetValue(_rounds) is < 0 or > 100_000)
+        {
+            throw CliError.Input($"bad --max-rounds {parse.GetValue(_rounds)}: 0 to 100000");
+        }
+        int modes = (parse.GetValue(_incoming) is null ? 0 : 1) + (parse.GetValue(_migrate) is null ? 0 : 1) + (parse.GetValue(_restore) is null ? 0 : 1);
+        if (modes > 1)
+        {
+            throw CliError.Input("--incoming, --migrate and --restore exclude each other");
+        }
         if (parse.GetValue(_restore) is { } dir)
         {
             return Restore(parse, source, dir, o, timeout, dirty);

@@ -80,4 +80,21 @@ public sealed class MigrationCommandLineTests
             }
         }
     }
+
+    [Theory]
+    [InlineData("--migrate-after", "-1", "bad --migrate-after")]
+    [InlineData("--downtime-limit", "-5", "bad --downtime-limit")]
+    [InlineData("--max-rounds", "-2", "bad --max-rounds")]
+    [InlineData("--max-bandwidth", "fast", "bad --max-bandwidth")]
+    [InlineData("--incoming", "udp:1.2.3.4:5", "bad address 'udp:1.2.3.4:5'")]
+    public void BadMigrationOptionsAreBadInput(string option, string value, string message)
+    {
+        KvmGuest.RequireKvm();
+        string[] args = option == "--incoming"
+            ? ["run", "-M", "microvm", "-m", "16M", option, value, "--timeout", "1"]
+            : ["run", "-M", "microvm", "-m", "16M", "--migrate", "tcp:127.0.0.1:1", option, value, "--timeout", "1"];
+        (int code, _, string stderr) = CliInProcess.Run(args);
+        Assert.Equal(2, code);
+        Assert.Contains(message, stderr, StringComparison.Ordinal);
+    }
 }
