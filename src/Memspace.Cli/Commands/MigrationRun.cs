@@ -251,6 +251,10 @@ internal sealed class MigrationRun
             {
                 throw CliError.Runtime($"incoming migration refused: {e.Message}");
             }
+            if (destination.ConfirmationFailure is { } lost)
+            {
+                o.WriteLine($"incoming: WARNING: the guest runs here but the source could not be told ({lost}); it resumes its own copy");
+            }
             o.WriteLine($"incoming: guest running after {destination.Rounds} rounds, {started.Elapsed.TotalMilliseconds:F0} ms after the source connected (last steps: "
                         + string.Join(", ", destination.FinalSteps.Select(s => $"{s.Step} {s.Time.TotalMilliseconds:F1} ms")) + ")");
         }

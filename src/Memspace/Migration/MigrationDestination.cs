@@ -76,13 +76,27 @@ public sealed class MigrationDestination
         FinalSteps = _steps;
         if (output is not null)
         {
-            var b = new PayloadBuilder();
-            b.I64(StartedAt);
-            var w = new MigrationRecordWriter(output);
-            w.Write(MigrationRecordType.Running, b.Span);
-            w.Flush();
+            try
+            {
+                var b = new PayloadBuilder();
+                b.I64(StartedAt);
+                var w = new MigrationRecordWriter(output);
+                w.Write(MigrationRecordType.Running, b.Span);
+                w.Flush();
+            }
+            catch (Exception e) when (e is IOException or ObjectDisposedException)
+            {
+                // The guest runs here; the source did not hear so and resumes too (see docs/MIGRATION.md).
+                ConfirmationFailure = e.Message;
+            }
         }
     }
+
+    /// <summary>
+    /// Why the confirmation could not be sent after the guest started here, or null. Then the source
+    /// resumed its guest as well: both run, and the caller decides which to keep.
+    /// </summary>
+    public string? ConfirmationFailure { get; private set; }
 
     private void ReceiveCore(Stream input)
     {

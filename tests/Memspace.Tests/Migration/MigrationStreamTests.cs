@@ -340,4 +340,21 @@ public sealed class MigrationStreamTests
         d.Enable(true);
         Assert.Throws<MigrationException>(() => before.CheckMatches(MapDigest.Of(m)));
     }
+
+    [Fact]
+    public void ADestinationThatCannotConfirmRunsOnAndSaysSo()
+    {
+        (Machine src, _) = Build(ram: 4UL << 20);
+        using var _1 = src;
+        (byte[] stream, _) = Capture(src, new FakeVcpus(1));
+        (Machine dst, _) = Build(ram: 4UL << 20);
+        using var _2 = dst;
+        var dv = new FakeVcpus(1);
+        dv.Pause();
+        var destination = new MigrationDestination(dst, dv);
+        destination.Receive(new MemoryStream(stream), new DroppingStream(0));
+        Assert.False(dv.Paused);
+        Assert.Contains("connection reset", destination.ConfirmationFailure, StringComparison.Ordinal);
+        AssertSameRam(src, dst);
+    }
 }
