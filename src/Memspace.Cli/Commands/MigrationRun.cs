@@ -234,7 +234,13 @@ internal sealed class MigrationRun
         }
         o.WriteLine($"incoming: {machine.Name}, {RamSize.Format(machine.Options.RamSize)}, listening on {address}:{port}");
         o.Flush();
-        using (TcpClient client = listener.AcceptTcpClient())
+        Task<TcpClient> accept = listener.AcceptTcpClientAsync();
+        if (!accept.Wait(timeout))
+        {
+            listener.Stop();
+            throw CliError.Runtime($"no migration arrived on {incoming} within --timeout ({timeout.TotalSeconds:0} s)");
+        }
+        using (TcpClient client = accept.Result)
         {
             listener.Stop();
             client.NoDelay = true;

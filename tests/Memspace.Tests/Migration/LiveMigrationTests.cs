@@ -120,7 +120,8 @@ public sealed class LiveMigrationTests(ITestOutputHelper output)
             }
         });
         receiver.Start();
-        MigrationResult result = new MigrationSource(src, source).Migrate(s, s);
+        // A bandwidth cap stretches round 0 over ~250 ms, so the guest surely writes while it runs.
+        MigrationResult result = new MigrationSource(src, source, new MigrationOptions { MaxBandwidth = 4_000_000 }).Migrate(s, s);
         receiver.Join();
         Assert.Null(failure);
         sv.Stop();
