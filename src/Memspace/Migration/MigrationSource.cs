@@ -199,7 +199,31 @@ public sealed class MigrationSource
             {
                 _vcpus.Resume();
             }
-            throw new MigrationFailedException(phase, e.Message, e);
+            string message = e.Message;
+            if (e is IOException && phase != "waiting for the destination" && RefusalReason(input) is { } reason)
+            {
+                // A destination that refuses says why before it closes: that is the reason, not the broken pipe.
+                message = "the destination refused the stream: " + reason;
+            }
+            throw new MigrationFailedException(phase, message, e);
+        }
+    }
+
+    /// <summary>The reason in a Refused reply already waiting on <paramref name="input"/>, or null.</summary>
+    private static string? RefusalReason(Stream input)
+    {
+        try
+        {
+            if (input.CanTimeout)
+            {
+                input.ReadTimeout = 1000;
+            }
+            MigrationRecord reply = new MigrationRecordReader(input, "destination's reply").Read();
+            return reply.Type == MigrationRecordType.Refused ? new PayloadReader(reply.Payload, "destination's reply").Str("reason") : null;
+        }
+        catch (Exception e) when (e is IOException or MigrationException or ObjectDisposedException or InvalidOperationException or NotSupportedException)
+        {
+            return null;
         }
     }
 

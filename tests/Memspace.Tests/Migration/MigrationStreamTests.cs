@@ -326,6 +326,7 @@ public sealed class MigrationStreamTests
         thread.Join();
         Assert.False(sv.Paused);
         Assert.Contains("source keeps running", e.Message, StringComparison.Ordinal);
+        Assert.Contains("the destination refused the stream: the stream's machine differs from the destination's: machine type: stream 'q35', destination 'pc'", e.Message, StringComparison.Ordinal);
     }
 
     [Fact]
