@@ -252,6 +252,11 @@ public static class Snapshot
             };
             machine = Machine.Create(manifest.Machine, machineOptions);
         }
+        catch (Exception e) when (e is ArgumentException or Core.MemspaceException)
+        {
+            backing?.Dispose();
+            throw e as Kvm.KvmUnavailableException ?? (Exception)new MigrationException($"snapshot {directory}: its {manifest.Machine} with {Machines.RamSize.Format(manifest.RamSize)} cannot be built: {e.Message}", e);
+        }
         catch
         {
             backing?.Dispose();

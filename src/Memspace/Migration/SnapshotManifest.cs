@@ -198,6 +198,11 @@ public sealed record SnapshotManifest
                     }
                     blocks.Add(new SnapshotBlockFile(Str(b, "id"), used, file, b.GetProperty("crc32c").GetUInt32(), chunks));
                 }
+                ulong firmware = options.GetProperty("firmwareSize").GetUInt64();
+                if (firmware > 16 << 20 || firmware % 65536 != 0)
+                {
+                    throw new MigrationException($"snapshot manifest: firmware size {firmware} is not a multiple of 64 KiB up to 16 MiB");
+                }
                 JsonElement state = root.GetProperty("state");
                 if (Str(state, "file") != StateFileName)
                 {
@@ -214,7 +219,7 @@ public sealed record SnapshotManifest
                     Serial = options.GetProperty("serial").GetBoolean(),
                     DemoDevice = options.GetProperty("demoDevice").GetBoolean(),
                     DebugConsole = options.GetProperty("debugConsole").GetBoolean(),
-                    FirmwareSize = options.GetProperty("firmwareSize").GetUInt64(),
+                    FirmwareSize = firmware,
                     PageSize = root.GetProperty("pageSize").GetUInt64(),
                     Blocks = blocks,
                     StateSize = state.GetProperty("size").GetInt64(),

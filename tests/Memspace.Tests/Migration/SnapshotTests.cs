@@ -139,6 +139,8 @@ public sealed class SnapshotTests : IDisposable
         Assert.Contains("has no manifest.json", Fails(d => File.Delete(Path.Combine(d, "manifest.json"))), StringComparison.Ordinal);
         Assert.Contains("version 2", Fails(d => File.WriteAllText(Path.Combine(d, "manifest.json"), File.ReadAllText(Path.Combine(d, "manifest.json")).Replace("\"version\": 1", "\"version\": 2", StringComparison.Ordinal))), StringComparison.Ordinal);
         Assert.Contains("not a plain file name", Fails(d => File.WriteAllText(Path.Combine(d, "manifest.json"), File.ReadAllText(Path.Combine(d, "manifest.json")).Replace("\"ram-1.img\"", "\"../ram-1.img\"", StringComparison.Ordinal))), StringComparison.Ordinal);
+        Assert.Contains("firmware size 123", Fails(d => File.WriteAllText(Path.Combine(d, "manifest.json"), System.Text.RegularExpressions.Regex.Replace(File.ReadAllText(Path.Combine(d, "manifest.json")), "\"firmwareSize\": \\d+", "\"firmwareSize\": 123"))), StringComparison.Ordinal);
+        Assert.Contains("the manifest and the state file describe different machines", Fails(d => File.WriteAllText(Path.Combine(d, "manifest.json"), File.ReadAllText(Path.Combine(d, "manifest.json")).Replace("\"machine\": \"q35\"", "\"machine\": \"isapc\"", StringComparison.Ordinal))), StringComparison.Ordinal);
         Assert.Contains("not valid JSON", Fails(d => File.WriteAllText(Path.Combine(d, "manifest.json"), "{")), StringComparison.Ordinal);
         Assert.Contains("do not match its file checksum", Fails(d => File.WriteAllText(Path.Combine(d, "manifest.json"), System.Text.RegularExpressions.Regex.Replace(File.ReadAllText(Path.Combine(d, "manifest.json")), "\"chunks\": \\[\\s*(\\d+)", "\"chunks\": [ 12345"))), StringComparison.Ordinal);
     }
