@@ -142,6 +142,9 @@ internal sealed class GraphSource
     /// <summary>The machine name given, or null.</summary>
     public string? MachineName(ParseResult parse) => parse.GetValue(_machine);
 
+    /// <summary>--kvm-device.</summary>
+    public string KvmDevice(ParseResult parse) => parse.GetValue(_kvmDevice)!;
+
     public void AddTo(Command command)
     {
         AddMachineOptionsTo(command);

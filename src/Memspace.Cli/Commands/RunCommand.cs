@@ -57,9 +57,12 @@ internal static class RunCommand
         };
         var source = new GraphSource();
         source.AddMachineOptionsTo(command);
+        var migration = new MigrationRun();
+        migration.AddTo(command);
         command.SetAction(parse =>
         {
             TextWriter o = parse.InvocationConfiguration.Output;
+
             double seconds = source.Timeout(parse).TotalSeconds;
             string name = source.MachineName(parse) ?? DefaultMachine;
             TimeSpan limit = TimeSpan.FromSeconds(seconds);
@@ -92,6 +95,10 @@ internal static class RunCommand
                     throw CliError.Input($"bad --run-for {forSeconds}: seconds, more than 0");
                 }
                 image = DirtyGuest.Build(region, firmwareSize);
+                if (migration.Requested(parse))
+                {
+                    return migration.Run(parse, source, o, new MigrationRun.DirtyGuestSpec(region, rate, TimeSpan.FromSeconds(forSeconds)));
+                }
                 runGuest = (m, w) =>
                 {
                     if (m.Options.RamSize < DirtyGuestLayout.RequiredRam(region))
@@ -100,6 +107,10 @@ internal static class RunCommand
                     }
                     return DirtyGuestRunner.Run(m, w, region, rate, TimeSpan.FromSeconds(forSeconds));
                 };
+            }
+            if (migration.Requested(parse))
+            {
+                return migration.Run(parse, source, o, null);
             }
             var timeline = new ChainTimeline();
             using Machine machine = source.LoadMachine(parse, MachineAccelerator.KvmIfAvailable, timeline, image, defaultMachine: DefaultMachine, kernelIrqchip: false, defaultAccel: "auto");

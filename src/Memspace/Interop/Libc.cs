@@ -63,6 +63,9 @@ internal static partial class Libc
     [LibraryImport(Lib, EntryPoint = "fallocate", SetLastError = true)]
     private static partial int SysFallocate(int fd, int mode, long offset, long length);
 
+    [LibraryImport(Lib, EntryPoint = "lseek", SetLastError = true)]
+    private static partial long SysLseek(int fd, long offset, int whence);
+
     [LibraryImport(Lib, EntryPoint = "open", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
     private static partial int SysOpen(string path, int flags, int mode);
 
@@ -198,6 +201,47 @@ internal static partial class Libc
     }
 
     public static void Close(int fd) => SysClose(fd);
+
+    private const int SeekDataWhence = 3;
+    private const int SeekHoleWhence = 4;
+    private const int Enxio = 6;
+
+    /// <summary>
+    /// The ranges of <paramref name="path"/> that hold data, as <c>lseek(SEEK_DATA/SEEK_HOLE)</c> reports
+    /// them (holes of a sparse file left out; a file system without hole support reports one range).
+    /// </summary>
+    public static List<(long Offset, long Length)> DataExtents(string path)
+    {
+        int fd = Open(path, ORdOnly, 0);
+        try
+        {
+            var extents = new List<(long, long)>();
+            long at = 0;
+            while (true)
+            {
+                long data = SysLseek(fd, at, SeekDataWhence);
+                if (data < 0)
+                {
+                    if (Marshal.GetLastPInvokeError() == Enxio)
+                    {
+                        return extents;
+                    }
+                    throw Fail("lseek", path);
+                }
+                long hole = SysLseek(fd, data, SeekHoleWhence);
+                if (hole < 0)
+                {
+                    throw Fail("lseek", path);
+                }
+                extents.Add((data, hole - data));
+                at = hole;
+            }
+        }
+        finally
+        {
+            Close(fd);
+        }
+    }
 
     /// <summary>The file system type and block size of an open file (<c>f_type</c>, <c>f_bsize</c> of statfs).</summary>
     // SAFETY: the stack buffer outlives the call and is larger than struct statfs; f_type and f_bsize are its first two 8-byte fields.

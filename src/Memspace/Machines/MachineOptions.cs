@@ -59,6 +59,14 @@ public sealed record MachineOptions
     /// </summary>
     public bool KernelIrqchip { get; init; } = true;
 
+    /// <summary>
+    /// Host memory for the RAM backend ("pc.ram", "microvm.ram"), at least <see cref="RamSize"/> bytes,
+    /// which the machine owns from then on; null maps anonymous memory. A snapshot restore passes the RAM
+    /// file mapped copy-on-write (<see cref="Ram.HostMemory.FileCopyOnWrite"/>) so that guest pages are
+    /// read from it lazily.
+    /// </summary>
+    public Ram.HostMemory? RamBackendMemory { get; init; }
+
     /// <summary>Add the ISA debug console at port 0x402 (QEMU's <c>-device isa-debugcon,iobase=0x402</c>), where SeaBIOS writes its log. Default off.</summary>
     public bool DebugConsole { get; init; }
 

@@ -110,7 +110,8 @@ public abstract class X86Machine : Machine
     /// <summary>Creates the RAM backend (QEMU's <c>create_default_memdev</c>, before board init).</summary>
     protected void CreateRamBackend()
     {
-        Ram = MemoryRegion.CreateRam(System, RamId, Options.RamSize);
+        Ram = MemoryRegion.CreateRam(System, RamId, Options.RamSize,
+            ram: Options.RamBackendMemory is { } memory ? new Memspace.Ram.RamBlockOptions { Memory = memory } : null);
     }
 
     /// <summary>The vCPU's memory address space ("cpu-memory-0", same root as "memory", so it shares the view).</summary>

@@ -23,6 +23,33 @@ public sealed class DirtyBitmapSnapshot
     /// <summary>One past the last ram_addr covered.</summary>
     public ulong End { get; }
 
+    /// <summary>
+    /// The first dirty page at or after ram_addr <paramref name="ramAddr"/> and before <paramref name="end"/>
+    /// (a word of the bitmap at a time), or null when there is none.
+    /// </summary>
+    /// <param name="ramAddr">Where to start looking (inside the snapshot).</param>
+    /// <param name="end">Where to stop looking (at most <see cref="End"/>).</param>
+    public ulong? NextDirty(ulong ramAddr, ulong end)
+    {
+        if (ramAddr < Start || ramAddr > End || end > End)
+        {
+            throw new ArgumentOutOfRangeException(nameof(ramAddr), $"[0x{ramAddr:x}, 0x{end:x}) is outside the snapshot [0x{Start:x}, 0x{End:x})");
+        }
+        ulong page = (ramAddr - Start) >> _pageBits;
+        ulong last = (end - Start) >> _pageBits;
+        while (page < last)
+        {
+            ulong word = _bits[page / 64] >> (int)(page % 64);
+            if (word != 0)
+            {
+                page += (ulong)System.Numerics.BitOperations.TrailingZeroCount(word);
+                return page < last ? Start + (page << _pageBits) : null;
+            }
+            page = (page / 64 + 1) * 64;
+        }
+        return null;
+    }
+
     /// <summary>Whether any page of [<paramref name="ramAddr"/>, + <paramref name="length"/>) was dirty (<c>cpu_physical_memory_snapshot_get_dirty</c>).</summary>
     public bool GetDirty(ulong ramAddr, ulong length)
     {

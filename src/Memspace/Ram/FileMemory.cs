@@ -51,6 +51,27 @@ internal sealed class FileMemory : HostMemory
         }
     }
 
+    public static FileMemory CreateCopyOnWrite(string path, ulong size)
+    {
+        int fd = Libc.Open(path, Libc.ORdOnly, 0);
+        try
+        {
+            ulong length = AlignUp(Math.Max(size, 1), HostPageSize);
+            long fileSize = Libc.FileSize(fd);
+            if ((ulong)fileSize < length)
+            {
+                throw new HostMemoryException("mmap", 0, $"{path} holds {fileSize} bytes; mapping it as 0x{length:x} bytes of RAM would fault past its end");
+            }
+            nint p = Libc.Mmap(0, length, Libc.ProtRead | Libc.ProtWrite, Libc.MapPrivate, fd, 0, path);
+            return new FileMemory(p, length, HostPageSize, false, fd, path);
+        }
+        catch
+        {
+            Libc.Close(fd);
+            throw;
+        }
+    }
+
     private protected override void DiscardCore(ulong offset, ulong length)
     {
         if (Shared)

@@ -78,6 +78,16 @@ public abstract class HostMemory : IDisposable
     public static HostMemory File(string path, ulong size, bool shared = true, bool readOnly = false)
         => Checked(() => FileMemory.Create(path, size, shared, readOnly));
 
+    /// <summary>
+    /// A private, copy-on-write mapping of an existing file that is only read (a snapshot's RAM file):
+    /// pages are faulted in from the file on first access, guest writes go to private copies and never
+    /// reach the file. The file must hold at least <paramref name="size"/> bytes.
+    /// </summary>
+    /// <param name="path">The file.</param>
+    /// <param name="size">Bytes to map (a multiple of the host page size).</param>
+    public static HostMemory FileCopyOnWrite(string path, ulong size)
+        => Checked(() => FileMemory.CreateCopyOnWrite(path, size));
+
     /// <summary>Memory the caller owns (QEMU's <c>RAM_PREALLOC</c>); never unmapped or discarded by Memspace.</summary>
     /// <param name="pointer">Start of the memory.</param>
     /// <param name="length">Its length.</param>
