@@ -56,13 +56,13 @@ snapshot() {
     local lazy copy
     lazy=$("${ms[@]}" run --restore "$dir" "$@" --run-for 0.5 --timeout 1 2>&1 | grep '^restore:' || true)
     copy=$("${ms[@]}" run --restore "$dir" --restore-copy "$@" --run-for 0.5 --timeout 1 2>&1 | grep '^restore:' || true)
-    python3 - "$work/snap.txt" "$lazy" "$copy" <<'PY'
+    python3 - "$work/snap.txt" "$lazy" "$copy" "$work/details.txt" <<'PY'
 import re, sys
 s = open(sys.argv[1]).read()
 w = re.search(r"snapshot: .*?([\d.]+) MiB of it non-zero and written, in ([\d.]+) ms", s)
 l = re.search(r"running after ([\d.]+) ms", sys.argv[2]); c = re.search(r"running after ([\d.]+) ms", sys.argv[3])
 print(w.group(2) if w else "failed", l.group(1) if l else "failed", c.group(1) if c else "failed", w.group(1) if w else "-")
-if l: sys.stderr.write("  lazy " + sys.argv[2].strip() + "\n")
+if l: open(sys.argv[4], "a").write("  lazy " + sys.argv[2].strip() + "\n")
 PY
 }
 
@@ -95,3 +95,6 @@ for size in 512M 2G; do
         echo "| $size | $label | $w | $d | $l | $c |"
     done
 done
+echo
+echo "Lazy restores step by step:"
+cat "$work/details.txt" 2>/dev/null || true

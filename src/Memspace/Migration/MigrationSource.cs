@@ -75,7 +75,6 @@ public sealed class MigrationSource
             }
             long sendTicks = 0;
             long sentBytes = 0;
-            long processedPages = 0;
             int round = 0;
             while (true)
             {
@@ -101,16 +100,16 @@ public sealed class MigrationSource
                 long t1 = Stopwatch.GetTimestamp();
                 sendTicks += t1 - t0;
                 sentBytes += writer.BytesWritten - bytes0;
-                processedPages += pages.Pages - p0 + pages.ZeroPages - z0;
                 double sendSeconds = Math.Max(Stopwatch.GetElapsedTime(0, sendTicks).TotalSeconds, 1e-6);
                 double bandwidth = sentBytes / sendSeconds;
-                // A page costs its scan and, if not zero, its bytes: estimate from pages handled per second,
-                // and never faster than the bandwidth cap allows.
-                // The last round's own rate when it handled enough pages (dirty pages are rarely zero, unlike round 0's).
-                long roundPages = pages.Pages - p0 + pages.ZeroPages - z0;
-                double pagesPerSecond = round > 0 && roundPages >= 64
-                    ? roundPages / Math.Max(Stopwatch.GetElapsedTime(t0, t1).TotalSeconds, 1e-6)
-                    : processedPages / sendSeconds;
+                // Dirty pages are rarely zero, so they cost their bytes: estimate the final pass from the
+                // bytes sent per second (the last round's own rate once it sent enough, else the rate so
+                // far). Round 0's pages per second would not do: its zero pages are only scanned, which
+                // made 64 MiB of dirty pages look like 13 ms when they take 400.
+                long roundBytes = writer.BytesWritten - bytes0;
+                double bytesPerSecond = round > 0 && roundBytes >= 64L * (long)pageSize
+                    ? roundBytes / Math.Max(Stopwatch.GetElapsedTime(t0, t1).TotalSeconds, 1e-6)
+                    : bandwidth;
 
                 _machine.System.GlobalDirtyLogSync();
                 long dirtyPages = 0;
@@ -120,7 +119,7 @@ public sealed class MigrationSource
                 }
                 TimeSpan took = Stopwatch.GetElapsedTime(t0);
                 double dirtyRate = dirtyPages * (double)pageSize / Math.Max(took.TotalSeconds, 1e-6);
-                double seconds = dirtyPages / Math.Max(pagesPerSecond, 1);
+                double seconds = dirtyPages * (double)(pageSize + 32) / Math.Max(bytesPerSecond, 1);
                 if (_options.MaxBandwidth > 0)
                 {
                     seconds = Math.Max(seconds, dirtyPages * (double)(pageSize + 32) / _options.MaxBandwidth);
