@@ -69,6 +69,16 @@ internal sealed class MigrationRun
         {
             throw CliError.Input("--incoming, --migrate and --restore exclude each other");
         }
+        // Addresses and the bandwidth are checked before any VM exists, so bad input is exit 2 with or without KVM.
+        if (parse.GetValue(_incoming) is { } listenText)
+        {
+            Endpoint(listenText);
+        }
+        if (parse.GetValue(_migrate) is { } targetText)
+        {
+            Endpoint(targetText);
+        }
+        long bandwidth = Bandwidth(parse);
         if (parse.GetValue(_restore) is { } dir)
         {
             return Restore(parse, source, dir, o, timeout, dirty);
@@ -108,16 +118,6 @@ internal sealed class MigrationRun
             if (pacer is not null)
             {
                 o.WriteLine($"dirty: {pacer.Writes} page writes before migrating");
-            }
-            long bandwidth = 0;
-            if (parse.GetValue(_bandwidth) is { } bw && (!RamSize.TryParse(bw.EndsWith('B') ? bw[..^1] : bw, out ulong b, out _) || (bandwidth = (long)b) <= 0))
-            {
-                throw CliError.Input($"bad --max-bandwidth '{bw}': bytes per second, e.g. 100M");
-            }
-            // RamSize reads a bare number as MiB; a bandwidth with no suffix is bytes per second.
-            if (parse.GetValue(_bandwidth) is { } plain && plain.All(char.IsAsciiDigit))
-            {
-                bandwidth = long.Parse(plain, CultureInfo.InvariantCulture);
             }
             var options = new MigrationOptions
             {
@@ -330,6 +330,26 @@ internal sealed class MigrationRun
                 }
             }
         };
+    }
+
+    /// <summary>--max-bandwidth in bytes per second (0: no cap); K, M, G suffixes as for -m, a bare number is bytes.</summary>
+    private long Bandwidth(ParseResult parse)
+    {
+        if (parse.GetValue(_bandwidth) is not { } bw)
+        {
+            return 0;
+        }
+        // RamSize reads a bare number as MiB; a bandwidth with no suffix is bytes per second.
+        if (bw.Length is > 0 and <= 18 && bw.All(char.IsAsciiDigit))
+        {
+            long plain = long.Parse(bw, CultureInfo.InvariantCulture);
+            return plain > 0 ? plain : throw CliError.Input($"bad --max-bandwidth '{bw}': bytes per second, more than 0");
+        }
+        if (!RamSize.TryParse(bw.EndsWith('B') ? bw[..^1] : bw, out ulong b, out _) || b == 0 || b > long.MaxValue)
+        {
+            throw CliError.Input($"bad --max-bandwidth '{bw}': bytes per second, e.g. 100M");
+        }
+        return (long)b;
     }
 
     private static (IPAddress Address, int Port) Endpoint(string text)
