@@ -13,6 +13,9 @@ namespace Memspace.Migration;
 /// </summary>
 public static class Snapshot
 {
+    /// <summary>The largest state file read into memory (1 GiB): far above any machine's devices and vCPUs, below what one array holds.</summary>
+    private const long MaxStateFile = 1L << 30;
+
     /// <summary>
     /// Saves <paramref name="machine"/> into <paramref name="directory"/>; the guest is paused first and
     /// stays paused unless <paramref name="resume"/> (a snapshot taken while the guest runs on).
@@ -148,6 +151,10 @@ public static class Snapshot
         {
             throw new MigrationException($"snapshot {directory}: {SnapshotManifest.StateFileName} is {stateLength} bytes, the manifest says {manifest.StateSize} (truncated or replaced)");
         }
+        if (stateLength > MaxStateFile)
+        {
+            throw new MigrationException($"snapshot {directory}: {SnapshotManifest.StateFileName} is {stateLength} bytes; a state file holds devices and vCPUs and is at most {MaxStateFile}");
+        }
         byte[] state = File.ReadAllBytes(statePath);
         uint crc = Crc32C.Compute(state);
         if (crc != manifest.StateCrc32C)
@@ -229,7 +236,7 @@ public static class Snapshot
             throw new MigrationException($"snapshot state file: record 0 is {first.Type}; a header must come first");
         }
         MigrationHeader header = MigrationHeader.ReadFrom(first.Payload);
-        if (!header.Blocks.SequenceEqual(manifest.Blocks.Select(b => new MigrationBlock(b.IdStr, b.UsedLength))) || header.Machine != manifest.Machine || header.RamSize != manifest.RamSize)
+        if (!header.Blocks.SequenceEqual(manifest.Blocks.Select(b => new MigrationBlock(b.IdStr, b.UsedLength))) || header.Machine != manifest.Machine || header.RamSize != manifest.RamSize || header.PageSize != manifest.PageSize)
         {
             throw new MigrationException($"snapshot {directory}: the manifest and the state file describe different machines");
         }
