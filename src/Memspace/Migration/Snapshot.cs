@@ -282,6 +282,11 @@ public static class Snapshot
                 }
                 RamBlock block = blocks.FirstOrDefault(b => b.IdStr == file.IdStr)
                     ?? throw new MigrationException($"snapshot {directory}: RAMBlock '{file.IdStr}' does not exist on the rebuilt {manifest.Machine}");
+                if (block.UsedLength != file.UsedLength)
+                {
+                    // Checked before copying: the header check against the machine only comes once the vCPUs exist.
+                    throw new MigrationException($"snapshot {directory}: RAMBlock '{file.IdStr}' is 0x{file.UsedLength:x} bytes in the snapshot, 0x{block.UsedLength:x} on the rebuilt {manifest.Machine}");
+                }
                 CopyInto(block, Path.Combine(directory, file.File), file.UsedLength, buffer, manifest.PageSize);
             }
             Step(lazy is null ? "copy RAM" : "map RAM + copy small blocks");

@@ -99,7 +99,7 @@ public sealed class SnapshotTests : IDisposable
     {
         (Machine m, _, _) = Saved(4UL << 20);
         using var _1 = m;
-        string Fails(Action<string> damage, bool verify = false)
+        string Fails(Action<string> damage, bool verify = false, bool copyRam = false)
         {
             string copy = _dir + "-copy";
             if (Directory.Exists(copy))
@@ -114,7 +114,7 @@ public sealed class SnapshotTests : IDisposable
             damage(copy);
             try
             {
-                return Assert.ThrowsAny<MigrationException>(() => Restore(copy, verify: verify)).Message;
+                return Assert.ThrowsAny<MigrationException>(() => Restore(copy, copy: copyRam, verify: verify)).Message;
             }
             finally
             {
@@ -144,6 +144,7 @@ public sealed class SnapshotTests : IDisposable
         Assert.Contains("page size 4294967296 is not a power of two", Fails(d => File.WriteAllText(Path.Combine(d, "manifest.json"), System.Text.RegularExpressions.Regex.Replace(File.ReadAllText(Path.Combine(d, "manifest.json")), "\"pageSize\": \\d+", "\"pageSize\": 4294967296"))), StringComparison.Ordinal);
         Assert.Contains("the manifest and the state file describe different machines", Fails(d => File.WriteAllText(Path.Combine(d, "manifest.json"), System.Text.RegularExpressions.Regex.Replace(File.ReadAllText(Path.Combine(d, "manifest.json")), "\"pageSize\": \\d+", "\"pageSize\": 8192"))), StringComparison.Ordinal);
         Assert.Contains("chunk checksums for 0xffffffffffffffff bytes", Fails(d => File.WriteAllText(Path.Combine(d, "manifest.json"), System.Text.RegularExpressions.Regex.Replace(File.ReadAllText(Path.Combine(d, "manifest.json")), "\"usedLength\": 4194304,\\s*\"file\": \"ram-0.img\",\\s*\"crc32c\": \\d+,\\s*\"chunks\": \\[[^\\]]*\\]", "\"usedLength\": 18446744073709551615, \"file\": \"ram-0.img\", \"crc32c\": 0, \"chunks\": []"))), StringComparison.Ordinal);
+        Assert.Contains("RAMBlock 'pc.bios' is 0x40000 bytes in the snapshot, 0x10000 on the rebuilt q35", Fails(d => File.WriteAllText(Path.Combine(d, "manifest.json"), System.Text.RegularExpressions.Regex.Replace(File.ReadAllText(Path.Combine(d, "manifest.json")), "\"firmwareSize\": \\d+", "\"firmwareSize\": 65536")), copyRam: true), StringComparison.Ordinal);
         Assert.Contains("not valid JSON", Fails(d => File.WriteAllText(Path.Combine(d, "manifest.json"), "{")), StringComparison.Ordinal);
         Assert.Contains("do not match its file checksum", Fails(d => File.WriteAllText(Path.Combine(d, "manifest.json"), System.Text.RegularExpressions.Regex.Replace(File.ReadAllText(Path.Combine(d, "manifest.json")), "\"chunks\": \\[\\s*(\\d+)", "\"chunks\": [ 12345"))), StringComparison.Ordinal);
     }
