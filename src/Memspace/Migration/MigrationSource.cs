@@ -23,6 +23,7 @@ public sealed class MigrationSource
     /// <param name="machine">The running machine.</param>
     /// <param name="vcpus">Its vCPUs (running).</param>
     /// <param name="options">Limits and progress; null for the defaults.</param>
+    /// <exception cref="ArgumentOutOfRangeException"><see cref="MigrationOptions.ReplyTimeout"/> is under a millisecond (a socket cannot wait that long).</exception>
     public MigrationSource(Machine machine, IVcpuTransfer vcpus, MigrationOptions? options = null)
     {
         ArgumentNullException.ThrowIfNull(machine);
@@ -30,6 +31,11 @@ public sealed class MigrationSource
         _machine = machine;
         _vcpus = vcpus;
         _options = options ?? new MigrationOptions();
+        // Checked here: found only when setting the socket's read timeout, it escaped with the guest paused.
+        if (_options.ReplyTimeout < TimeSpan.FromMilliseconds(1))
+        {
+            throw new ArgumentOutOfRangeException(nameof(options), _options.ReplyTimeout, "ReplyTimeout must be at least 1 ms");
+        }
     }
 
     /// <summary>
