@@ -196,14 +196,7 @@ public sealed class MigrationSource
         }
         catch (Exception e) when (e is IOException or MigrationException or ObjectDisposedException or TimeoutException or OperationCanceledException)
         {
-            if (logging)
-            {
-                _machine.System.GlobalDirtyLogStop(GlobalDirtyFlags.Migration);
-            }
-            if (paused)
-            {
-                _vcpus.Resume();
-            }
+            RunOn();
             string message = e.Message;
             if (e is IOException && phase != "waiting for the destination" && RefusalReason(input) is { } reason)
             {
@@ -211,6 +204,26 @@ public sealed class MigrationSource
                 message = "the destination refused the stream: " + reason;
             }
             throw new MigrationFailedException(phase, message, e);
+        }
+        catch
+        {
+            // Anything else (a throwing progress callback, a bug) is no stream failure, but the guest still runs on here.
+            RunOn();
+            throw;
+        }
+
+        void RunOn()
+        {
+            if (logging)
+            {
+                _machine.System.GlobalDirtyLogStop(GlobalDirtyFlags.Migration);
+                logging = false;
+            }
+            if (paused)
+            {
+                _vcpus.Resume();
+                paused = false;
+            }
         }
     }
 

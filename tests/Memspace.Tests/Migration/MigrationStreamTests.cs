@@ -79,6 +79,20 @@ public sealed class MigrationStreamTests
     }
 
     [Fact]
+    public void AThrowingProgressCallbackLeavesTheSourceRunning()
+    {
+        (Machine m, _) = Build(ram: 2UL << 20);
+        using var _1 = m;
+        var v = new FakeVcpus(1);
+        int calls = 0;
+        var options = new MigrationOptions { Progress = r => { if (r.Final) { calls++; throw new InvalidOperationException("observer failed"); } } };
+        var e = Assert.Throws<InvalidOperationException>(() => new MigrationSource(m, v, options).Migrate(new MemoryStream(), RunningReply()));
+        Assert.Equal("observer failed", e.Message);
+        Assert.Equal(1, calls);
+        Assert.False(v.Paused);
+    }
+
+    [Fact]
     public void RamDeviceAndVcpuStateArriveThroughDirtyRounds()
     {
         (Machine src, WindowDevice sd) = Build();
