@@ -25,6 +25,8 @@ public static class Snapshot
     /// <param name="directory">Where to write (created; an older snapshot there is replaced).</param>
     /// <param name="resume">Let the guest run again once the snapshot is written.</param>
     /// <exception cref="MigrationException">The machine has devices without saved state.</exception>
+    /// <exception cref="IOException">A file could not be written (with <paramref name="resume"/>, the guest runs on).</exception>
+    /// <exception cref="UnauthorizedAccessException">The directory may not be written (with <paramref name="resume"/>, the guest runs on).</exception>
     public static SnapshotSaveResult Save(Machine machine, IVcpuTransfer vcpus, string directory, bool resume = false)
     {
         ArgumentNullException.ThrowIfNull(machine);
@@ -33,6 +35,20 @@ public static class Snapshot
         MigrationHeader.CheckSaveable(machine);
         long start = Stopwatch.GetTimestamp();
         vcpus.Pause();
+        try
+        {
+            return SaveCore(machine, vcpus, directory, resume, start);
+        }
+        catch when (resume)
+        {
+            // A snapshot taken while the guest runs on must not stop the guest when it fails.
+            vcpus.Resume();
+            throw;
+        }
+    }
+
+    private static SnapshotSaveResult SaveCore(Machine machine, IVcpuTransfer vcpus, string directory, bool resume, long start)
+    {
         Directory.CreateDirectory(directory);
         string manifestPath = Path.Combine(directory, SnapshotManifest.FileName);
         File.Delete(manifestPath);

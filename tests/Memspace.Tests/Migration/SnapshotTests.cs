@@ -95,6 +95,26 @@ public sealed class SnapshotTests : IDisposable
     }
 
     [Fact]
+    public void ASnapshotThatCannotBeWrittenWhileTheGuestRunsOnLeavesItRunning()
+    {
+        (Machine m, _) = Build(ram: 4UL << 20);
+        using var _1 = m;
+        File.WriteAllText(_dir, "a file where the directory should go");
+        try
+        {
+            var v = new FakeVcpus(1, "snap");
+            Assert.ThrowsAny<IOException>(() => Snapshot.Save(m, v, _dir, resume: true));
+            Assert.False(v.Paused);
+            Assert.ThrowsAny<IOException>(() => Snapshot.Save(m, v, _dir));
+            Assert.True(v.Paused);
+        }
+        finally
+        {
+            File.Delete(_dir);
+        }
+    }
+
+    [Fact]
     public void DamagedSnapshotsAreRefusedNamingTheFile()
     {
         (Machine m, _, _) = Saved(4UL << 20);
