@@ -19,6 +19,9 @@ namespace Memspace.Cli.Commands;
 /// </summary>
 internal sealed class MigrationRun
 {
+    /// <summary>How long a connection, a write on the source or a read on the destination may stall before the migration fails.</summary>
+    private static readonly TimeSpan StreamTimeout = TimeSpan.FromSeconds(60);
+
     /// <summary>The writing guest's parameters (<c>--guest dirty</c>).</summary>
     /// <param name="RegionBytes">--dirty-size.</param>
     /// <param name="Rate">--dirty-rate, pages per second (0 unpaced).</param>
@@ -130,8 +133,20 @@ internal sealed class MigrationRun
             {
                 using var client = new TcpClient();
                 client.NoDelay = true;
-                client.Connect(address, port);
+                using (var connect = new CancellationTokenSource(StreamTimeout))
+                {
+                    try
+                    {
+                        client.ConnectAsync(address, port, connect.Token).AsTask().GetAwaiter().GetResult();
+                    }
+                    catch (OperationCanceledException)
+                    {
+                        throw new IOException($"no destination answered on {address}:{port} within {StreamTimeout.TotalSeconds:0} s");
+                    }
+                }
                 using NetworkStream stream = client.GetStream();
+                // A destination that stops reading must not hang the source with its guest paused: the write fails and the guest resumes.
+                stream.WriteTimeout = (int)StreamTimeout.TotalMilliseconds;
                 var buffered = new BufferedStream(stream, 1 << 20);
                 MigrationResult result = new MigrationSource(machine, transfer, options).Migrate(buffered, stream);
                 vcpu.Stop();
@@ -246,7 +261,7 @@ internal sealed class MigrationRun
             client.NoDelay = true;
             using NetworkStream stream = client.GetStream();
             // A source that stops sending must not hang the destination: its guest never started.
-            stream.ReadTimeout = 60_000;
+            stream.ReadTimeout = (int)StreamTimeout.TotalMilliseconds;
             var destination = new MigrationDestination(machine, transfer);
             var started = Stopwatch.StartNew();
             try

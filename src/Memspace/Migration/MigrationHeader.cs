@@ -100,9 +100,11 @@ public sealed record MigrationHeader
         }
         if (!Blocks.SequenceEqual(local.Blocks))
         {
-            var mine = Blocks.ToDictionary(b => b.IdStr, b => b.UsedLength);
-            var theirs = local.Blocks.ToDictionary(b => b.IdStr, b => b.UsedLength);
+            // A hostile stream may list a block twice: name it rather than fail building the lookups.
             var parts = new List<string>();
+            parts.AddRange(Blocks.GroupBy(b => b.IdStr).Where(g => g.Count() > 1).Select(g => $"'{g.Key}' listed {g.Count()} times in the stream"));
+            var mine = Blocks.DistinctBy(b => b.IdStr).ToDictionary(b => b.IdStr, b => b.UsedLength);
+            var theirs = local.Blocks.DistinctBy(b => b.IdStr).ToDictionary(b => b.IdStr, b => b.UsedLength);
             parts.AddRange(mine.Keys.Except(theirs.Keys).Select(k => $"'{k}' only in the stream"));
             parts.AddRange(theirs.Keys.Except(mine.Keys).Select(k => $"'{k}' only on the destination"));
             parts.AddRange(mine.Where(kv => theirs.TryGetValue(kv.Key, out ulong l) && l != kv.Value)
@@ -124,6 +126,7 @@ public sealed record MigrationHeader
         if (!Devices.SequenceEqual(local.Devices))
         {
             var parts = new List<string>();
+            parts.AddRange(Devices.GroupBy(d => d.Name).Where(g => g.Count() > 1).Select(g => $"'{g.Key}' listed {g.Count()} times in the stream"));
             parts.AddRange(Devices.Select(d => d.Name).Except(local.Devices.Select(d => d.Name)).Select(n => $"'{n}' only in the stream"));
             parts.AddRange(local.Devices.Select(d => d.Name).Except(Devices.Select(d => d.Name)).Select(n => $"'{n}' only on the destination"));
             parts.AddRange(Devices.Join(local.Devices, d => d.Name, d => d.Name, (a, b) => (a, b)).Where(p => p.a.Version > p.b.Version)

@@ -23,6 +23,7 @@ public sealed class MigrationSource
     /// <param name="machine">The running machine.</param>
     /// <param name="vcpus">Its vCPUs (running).</param>
     /// <param name="options">Limits and progress; null for the defaults.</param>
+    /// <exception cref="ArgumentOutOfRangeException"><see cref="MigrationOptions.ReplyTimeout"/> is under a millisecond (a socket cannot wait that long).</exception>
     public MigrationSource(Machine machine, IVcpuTransfer vcpus, MigrationOptions? options = null)
     {
         ArgumentNullException.ThrowIfNull(machine);
@@ -30,6 +31,11 @@ public sealed class MigrationSource
         _machine = machine;
         _vcpus = vcpus;
         _options = options ?? new MigrationOptions();
+        // Checked here: found only when setting the socket's read timeout, it escaped with the guest paused.
+        if (_options.ReplyTimeout < TimeSpan.FromMilliseconds(1))
+        {
+            throw new ArgumentOutOfRangeException(nameof(options), _options.ReplyTimeout, "ReplyTimeout must be at least 1 ms");
+        }
     }
 
     /// <summary>
@@ -190,14 +196,7 @@ public sealed class MigrationSource
         }
         catch (Exception e) when (e is IOException or MigrationException or ObjectDisposedException or TimeoutException or OperationCanceledException)
         {
-            if (logging)
-            {
-                _machine.System.GlobalDirtyLogStop(GlobalDirtyFlags.Migration);
-            }
-            if (paused)
-            {
-                _vcpus.Resume();
-            }
+            RunOn();
             string message = e.Message;
             if (e is IOException && phase != "waiting for the destination" && RefusalReason(input) is { } reason)
             {
@@ -205,6 +204,26 @@ public sealed class MigrationSource
                 message = "the destination refused the stream: " + reason;
             }
             throw new MigrationFailedException(phase, message, e);
+        }
+        catch
+        {
+            // Anything else (a throwing progress callback, a bug) is no stream failure, but the guest still runs on here.
+            RunOn();
+            throw;
+        }
+
+        void RunOn()
+        {
+            if (logging)
+            {
+                _machine.System.GlobalDirtyLogStop(GlobalDirtyFlags.Migration);
+                logging = false;
+            }
+            if (paused)
+            {
+                _vcpus.Resume();
+                paused = false;
+            }
         }
     }
 

@@ -13,6 +13,9 @@ namespace Memspace.Migration;
 /// </summary>
 public static class Snapshot
 {
+    /// <summary>The largest state file read into memory (1 GiB): far above any machine's devices and vCPUs, below what one array holds.</summary>
+    private const long MaxStateFile = 1L << 30;
+
     /// <summary>
     /// Saves <paramref name="machine"/> into <paramref name="directory"/>; the guest is paused first and
     /// stays paused unless <paramref name="resume"/> (a snapshot taken while the guest runs on).
@@ -22,6 +25,8 @@ public static class Snapshot
     /// <param name="directory">Where to write (created; an older snapshot there is replaced).</param>
     /// <param name="resume">Let the guest run again once the snapshot is written.</param>
     /// <exception cref="MigrationException">The machine has devices without saved state.</exception>
+    /// <exception cref="IOException">A file could not be written (with <paramref name="resume"/>, the guest runs on).</exception>
+    /// <exception cref="UnauthorizedAccessException">The directory may not be written (with <paramref name="resume"/>, the guest runs on).</exception>
     public static SnapshotSaveResult Save(Machine machine, IVcpuTransfer vcpus, string directory, bool resume = false)
     {
         ArgumentNullException.ThrowIfNull(machine);
@@ -30,6 +35,20 @@ public static class Snapshot
         MigrationHeader.CheckSaveable(machine);
         long start = Stopwatch.GetTimestamp();
         vcpus.Pause();
+        try
+        {
+            return SaveCore(machine, vcpus, directory, resume, start);
+        }
+        catch when (resume)
+        {
+            // A snapshot taken while the guest runs on must not stop the guest when it fails.
+            vcpus.Resume();
+            throw;
+        }
+    }
+
+    private static SnapshotSaveResult SaveCore(Machine machine, IVcpuTransfer vcpus, string directory, bool resume, long start)
+    {
         Directory.CreateDirectory(directory);
         string manifestPath = Path.Combine(directory, SnapshotManifest.FileName);
         File.Delete(manifestPath);
@@ -148,6 +167,10 @@ public static class Snapshot
         {
             throw new MigrationException($"snapshot {directory}: {SnapshotManifest.StateFileName} is {stateLength} bytes, the manifest says {manifest.StateSize} (truncated or replaced)");
         }
+        if (stateLength > MaxStateFile)
+        {
+            throw new MigrationException($"snapshot {directory}: {SnapshotManifest.StateFileName} is {stateLength} bytes; a state file holds devices and vCPUs and is at most {MaxStateFile}");
+        }
         byte[] state = File.ReadAllBytes(statePath);
         uint crc = Crc32C.Compute(state);
         if (crc != manifest.StateCrc32C)
@@ -229,7 +252,7 @@ public static class Snapshot
             throw new MigrationException($"snapshot state file: record 0 is {first.Type}; a header must come first");
         }
         MigrationHeader header = MigrationHeader.ReadFrom(first.Payload);
-        if (!header.Blocks.SequenceEqual(manifest.Blocks.Select(b => new MigrationBlock(b.IdStr, b.UsedLength))) || header.Machine != manifest.Machine || header.RamSize != manifest.RamSize)
+        if (!header.Blocks.SequenceEqual(manifest.Blocks.Select(b => new MigrationBlock(b.IdStr, b.UsedLength))) || header.Machine != manifest.Machine || header.RamSize != manifest.RamSize || header.PageSize != manifest.PageSize)
         {
             throw new MigrationException($"snapshot {directory}: the manifest and the state file describe different machines");
         }
@@ -275,6 +298,11 @@ public static class Snapshot
                 }
                 RamBlock block = blocks.FirstOrDefault(b => b.IdStr == file.IdStr)
                     ?? throw new MigrationException($"snapshot {directory}: RAMBlock '{file.IdStr}' does not exist on the rebuilt {manifest.Machine}");
+                if (block.UsedLength != file.UsedLength)
+                {
+                    // Checked before copying: the header check against the machine only comes once the vCPUs exist.
+                    throw new MigrationException($"snapshot {directory}: RAMBlock '{file.IdStr}' is 0x{file.UsedLength:x} bytes in the snapshot, 0x{block.UsedLength:x} on the rebuilt {manifest.Machine}");
+                }
                 CopyInto(block, Path.Combine(directory, file.File), file.UsedLength, buffer, manifest.PageSize);
             }
             Step(lazy is null ? "copy RAM" : "map RAM + copy small blocks");

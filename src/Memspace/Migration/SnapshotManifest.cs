@@ -192,7 +192,8 @@ public sealed record SnapshotManifest
                     }
                     ulong used = b.GetProperty("usedLength").GetUInt64();
                     var chunks = b.GetProperty("chunks").EnumerateArray().Select(c => c.GetUInt32()).ToList();
-                    if ((ulong)chunks.Count != (used + ChunkSize - 1) / ChunkSize)
+                    // Rounded up without overflow: a hostile usedLength near 2^64 must not wrap to zero chunks.
+                    if ((ulong)chunks.Count != (used / ChunkSize) + (used % ChunkSize == 0 ? 0UL : 1UL))
                     {
                         throw new MigrationException($"snapshot manifest: block '{Str(b, "id")}' has {chunks.Count} chunk checksums for 0x{used:x} bytes");
                     }
@@ -202,6 +203,11 @@ public sealed record SnapshotManifest
                 if (firmware > 16 << 20 || firmware % 65536 != 0)
                 {
                     throw new MigrationException($"snapshot manifest: firmware size {firmware} is not a multiple of 64 KiB up to 16 MiB");
+                }
+                ulong pageSize = root.GetProperty("pageSize").GetUInt64();
+                if (pageSize is < 4096 or > ChunkSize || !ulong.IsPow2(pageSize))
+                {
+                    throw new MigrationException($"snapshot manifest: page size {pageSize} is not a power of two from 4 KiB to the {ChunkSize}-byte chunk");
                 }
                 JsonElement state = root.GetProperty("state");
                 if (Str(state, "file") != StateFileName)
@@ -220,7 +226,7 @@ public sealed record SnapshotManifest
                     DemoDevice = options.GetProperty("demoDevice").GetBoolean(),
                     DebugConsole = options.GetProperty("debugConsole").GetBoolean(),
                     FirmwareSize = firmware,
-                    PageSize = root.GetProperty("pageSize").GetUInt64(),
+                    PageSize = pageSize,
                     Blocks = blocks,
                     StateSize = state.GetProperty("size").GetInt64(),
                     StateCrc32C = state.GetProperty("crc32c").GetUInt32(),

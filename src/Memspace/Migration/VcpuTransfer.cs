@@ -84,13 +84,18 @@ public sealed class VcpuTransfer : IVcpuTransfer
     public void Load(int index, byte[] state)
     {
         VcpuState s;
+        var input = new MemoryStream(state);
         try
         {
-            s = VcpuState.Read(new MemoryStream(state));
+            s = VcpuState.Read(input);
         }
         catch (VcpuStateException e)
         {
             throw new MigrationException($"vCPU {index}: {e.Message}", e);
+        }
+        if (input.Position != state.Length)
+        {
+            throw new MigrationException($"vCPU {index}: {state.Length - input.Position} unexpected bytes after its state");
         }
         if (s.Index != index)
         {

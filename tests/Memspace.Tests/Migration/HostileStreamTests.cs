@@ -101,6 +101,27 @@ public sealed class HostileStreamTests
         Assert.Contains("claims 4294967295 bytes", RefuseRaw([2, 0xff, 0xff, 0xff, 0xff]), StringComparison.Ordinal);
     }
 
+    [Fact]
+    public void AHeaderListingABlockOrDeviceTwiceIsRefusedNamingIt()
+    {
+        (Machine m, _) = Build(ram: 4UL << 20);
+        using var _1 = m;
+        MigrationHeader local = MigrationHeader.Describe(m, new FakeVcpus(1));
+        MigrationHeader twice = local with { Blocks = [local.Blocks[0], .. local.Blocks], Devices = [local.Devices[0], .. local.Devices] };
+        var payload = new PayloadBuilder();
+        twice.WriteTo(payload);
+        var s = new MemoryStream();
+        var w = new MigrationRecordWriter(s);
+        w.WriteStart();
+        w.Write(MigrationRecordType.Header, payload.Span.ToArray());
+        var v = new FakeVcpus(1);
+        v.Pause();
+        string message = Assert.ThrowsAny<MigrationException>(() => new MigrationDestination(m, v).Receive(new MemoryStream(s.ToArray()), null)).Message;
+        Assert.Contains($"RAM blocks: '{local.Blocks[0].IdStr}' listed 2 times in the stream", message, StringComparison.Ordinal);
+        Assert.Contains($"devices: '{local.Devices[0].Name}' listed 2 times in the stream", message, StringComparison.Ordinal);
+        Assert.True(v.Paused);
+    }
+
     private static string RefuseRaw(byte[] frame)
     {
         (Machine m, _) = Build(ram: 4UL << 20);

@@ -87,6 +87,18 @@ public sealed class LiveMigrationTests(ITestOutputHelper output)
         }
     }
 
+    [Fact]
+    public void AVcpuStateWithTrailingBytesIsRefused()
+    {
+        (Machine m, Vcpu v) = Guest("pc");
+        using var _1 = m;
+        using var _2 = v;
+        var transfer = new VcpuTransfer([v], m.Kvm!.RealVm, running: false);
+        byte[] state = transfer.Save(0);
+        transfer.Load(0, state);
+        Assert.Contains("vCPU 0: 3 unexpected bytes after its state", Assert.Throws<MigrationException>(() => transfer.Load(0, [.. state, 1, 2, 3])).Message, StringComparison.Ordinal);
+    }
+
     [Theory]
     [InlineData("pc")]
     [InlineData("q35")]

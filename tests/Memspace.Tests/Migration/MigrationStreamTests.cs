@@ -68,6 +68,31 @@ public sealed class MigrationStreamTests
     }
 
     [Fact]
+    public void AReplyTimeoutUnderAMillisecondIsRefusedBeforeAnythingPauses()
+    {
+        (Machine m, _) = Build(ram: 2UL << 20);
+        using var _1 = m;
+        var v = new FakeVcpus(1);
+        var e = Assert.Throws<ArgumentOutOfRangeException>(() => new MigrationSource(m, v, new MigrationOptions { ReplyTimeout = TimeSpan.Zero }));
+        Assert.Contains("ReplyTimeout must be at least 1 ms", e.Message, StringComparison.Ordinal);
+        Assert.False(v.Paused);
+    }
+
+    [Fact]
+    public void AThrowingProgressCallbackLeavesTheSourceRunning()
+    {
+        (Machine m, _) = Build(ram: 2UL << 20);
+        using var _1 = m;
+        var v = new FakeVcpus(1);
+        int calls = 0;
+        var options = new MigrationOptions { Progress = r => { if (r.Final) { calls++; throw new InvalidOperationException("observer failed"); } } };
+        var e = Assert.Throws<InvalidOperationException>(() => new MigrationSource(m, v, options).Migrate(new MemoryStream(), RunningReply()));
+        Assert.Equal("observer failed", e.Message);
+        Assert.Equal(1, calls);
+        Assert.False(v.Paused);
+    }
+
+    [Fact]
     public void RamDeviceAndVcpuStateArriveThroughDirtyRounds()
     {
         (Machine src, WindowDevice sd) = Build();

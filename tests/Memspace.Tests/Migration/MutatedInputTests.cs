@@ -51,6 +51,7 @@ public sealed class MutatedInputTests
             string path = Path.Combine(dir, SnapshotManifest.FileName);
             byte[] manifest = File.ReadAllBytes(path);
             var rng = new Random(99);
+            int refused = 0;
             for (int i = 0; i < 300; i++)
             {
                 File.WriteAllBytes(path, Mutate(manifest, rng));
@@ -60,8 +61,27 @@ public sealed class MutatedInputTests
                 }
                 catch (MigrationException)
                 {
+                    refused++;
+                    continue;
+                }
+                // A mutation Open accepts (whitespace, a value still in range) must restore or be refused by name too: never crash or hang.
+                try
+                {
+                    Snapshot.Restore(dir, new SnapshotRestoreOptions { Copy = true }, machine =>
+                    {
+                        machine.RegisterDeviceState(new WindowDevice(machine));
+                        var v = new FakeVcpus(1);
+                        v.Pause();
+                        return v;
+                    }).Machine.Dispose();
+                }
+                catch (MigrationException)
+                {
+                    refused++;
                 }
             }
+            // Most random damage to a checksummed manifest must be noticed.
+            Assert.True(refused > 250, $"only {refused} of 300 mutated manifests were refused");
         }
         finally
         {

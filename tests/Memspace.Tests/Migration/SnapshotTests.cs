@@ -95,11 +95,31 @@ public sealed class SnapshotTests : IDisposable
     }
 
     [Fact]
+    public void ASnapshotThatCannotBeWrittenWhileTheGuestRunsOnLeavesItRunning()
+    {
+        (Machine m, _) = Build(ram: 4UL << 20);
+        using var _1 = m;
+        File.WriteAllText(_dir, "a file where the directory should go");
+        try
+        {
+            var v = new FakeVcpus(1, "snap");
+            Assert.ThrowsAny<IOException>(() => Snapshot.Save(m, v, _dir, resume: true));
+            Assert.False(v.Paused);
+            Assert.ThrowsAny<IOException>(() => Snapshot.Save(m, v, _dir));
+            Assert.True(v.Paused);
+        }
+        finally
+        {
+            File.Delete(_dir);
+        }
+    }
+
+    [Fact]
     public void DamagedSnapshotsAreRefusedNamingTheFile()
     {
         (Machine m, _, _) = Saved(4UL << 20);
         using var _1 = m;
-        string Fails(Action<string> damage, bool verify = false)
+        string Fails(Action<string> damage, bool verify = false, bool copyRam = false)
         {
             string copy = _dir + "-copy";
             if (Directory.Exists(copy))
@@ -114,7 +134,7 @@ public sealed class SnapshotTests : IDisposable
             damage(copy);
             try
             {
-                return Assert.ThrowsAny<MigrationException>(() => Restore(copy, verify: verify)).Message;
+                return Assert.ThrowsAny<MigrationException>(() => Restore(copy, copy: copyRam, verify: verify)).Message;
             }
             finally
             {
@@ -141,6 +161,10 @@ public sealed class SnapshotTests : IDisposable
         Assert.Contains("not a plain file name", Fails(d => File.WriteAllText(Path.Combine(d, "manifest.json"), File.ReadAllText(Path.Combine(d, "manifest.json")).Replace("\"ram-1.img\"", "\"../ram-1.img\"", StringComparison.Ordinal))), StringComparison.Ordinal);
         Assert.Contains("firmware size 123", Fails(d => File.WriteAllText(Path.Combine(d, "manifest.json"), System.Text.RegularExpressions.Regex.Replace(File.ReadAllText(Path.Combine(d, "manifest.json")), "\"firmwareSize\": \\d+", "\"firmwareSize\": 123"))), StringComparison.Ordinal);
         Assert.Contains("the manifest and the state file describe different machines", Fails(d => File.WriteAllText(Path.Combine(d, "manifest.json"), File.ReadAllText(Path.Combine(d, "manifest.json")).Replace("\"machine\": \"q35\"", "\"machine\": \"isapc\"", StringComparison.Ordinal))), StringComparison.Ordinal);
+        Assert.Contains("page size 4294967296 is not a power of two", Fails(d => File.WriteAllText(Path.Combine(d, "manifest.json"), System.Text.RegularExpressions.Regex.Replace(File.ReadAllText(Path.Combine(d, "manifest.json")), "\"pageSize\": \\d+", "\"pageSize\": 4294967296"))), StringComparison.Ordinal);
+        Assert.Contains("the manifest and the state file describe different machines", Fails(d => File.WriteAllText(Path.Combine(d, "manifest.json"), System.Text.RegularExpressions.Regex.Replace(File.ReadAllText(Path.Combine(d, "manifest.json")), "\"pageSize\": \\d+", "\"pageSize\": 8192"))), StringComparison.Ordinal);
+        Assert.Contains("chunk checksums for 0xffffffffffffffff bytes", Fails(d => File.WriteAllText(Path.Combine(d, "manifest.json"), System.Text.RegularExpressions.Regex.Replace(File.ReadAllText(Path.Combine(d, "manifest.json")), "\"usedLength\": 4194304,\\s*\"file\": \"ram-0.img\",\\s*\"crc32c\": \\d+,\\s*\"chunks\": \\[[^\\]]*\\]", "\"usedLength\": 18446744073709551615, \"file\": \"ram-0.img\", \"crc32c\": 0, \"chunks\": []"))), StringComparison.Ordinal);
+        Assert.Contains("RAMBlock 'pc.bios' is 0x40000 bytes in the snapshot, 0x10000 on the rebuilt q35", Fails(d => File.WriteAllText(Path.Combine(d, "manifest.json"), System.Text.RegularExpressions.Regex.Replace(File.ReadAllText(Path.Combine(d, "manifest.json")), "\"firmwareSize\": \\d+", "\"firmwareSize\": 65536")), copyRam: true), StringComparison.Ordinal);
         Assert.Contains("not valid JSON", Fails(d => File.WriteAllText(Path.Combine(d, "manifest.json"), "{")), StringComparison.Ordinal);
         Assert.Contains("do not match its file checksum", Fails(d => File.WriteAllText(Path.Combine(d, "manifest.json"), System.Text.RegularExpressions.Regex.Replace(File.ReadAllText(Path.Combine(d, "manifest.json")), "\"chunks\": \\[\\s*(\\d+)", "\"chunks\": [ 12345"))), StringComparison.Ordinal);
     }

@@ -107,13 +107,7 @@ public sealed class I8254Pit : IDeviceState
     {
         ArgumentNullException.ThrowIfNull(reader);
         reader.EnsureVersion(StateVersion);
-        bool inKernel = reader.ReadBool("in_kernel");
-        if (inKernel != (Kernel is not null))
-        {
-            throw reader.Fail(inKernel
-                ? "the state is KVM's in-kernel PIT, but this machine's PIT is not in the kernel"
-                : "the state is a userspace PIT's, but this machine's PIT is KVM's in-kernel one");
-        }
+        KernelChipState.ReadInKernel(reader, Kernel is not null, "PIT");
         if (Kernel is { } vm)
         {
             KvmChipState state = KernelChipState.Read(reader, vm.GetPit());

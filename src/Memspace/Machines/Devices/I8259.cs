@@ -116,13 +116,7 @@ public sealed class I8259 : IDeviceState
     {
         ArgumentNullException.ThrowIfNull(reader);
         reader.EnsureVersion(StateVersion);
-        bool inKernel = reader.ReadBool("in_kernel");
-        if (inKernel != (Kernel is not null))
-        {
-            throw reader.Fail(inKernel
-                ? "the state is KVM's in-kernel PIC, but this machine's PIC is not in the kernel"
-                : "the state is a userspace PIC's, but this machine's PIC is KVM's in-kernel one");
-        }
+        KernelChipState.ReadInKernel(reader, Kernel is not null, "PIC");
         if (Kernel is { } vm)
         {
             KvmChipState state = KernelChipState.Read(reader, vm.GetIrqchip(Chip));

@@ -80,13 +80,7 @@ public sealed class IoApic : IDeviceState
     {
         ArgumentNullException.ThrowIfNull(reader);
         reader.EnsureVersion(StateVersion);
-        bool inKernel = reader.ReadBool("in_kernel");
-        if (inKernel != (Kernel is not null))
-        {
-            throw reader.Fail(inKernel
-                ? "the state is KVM's in-kernel IOAPIC, but this machine's IOAPIC is not in the kernel"
-                : "the state is a userspace IOAPIC's, but this machine's IOAPIC is KVM's in-kernel one");
-        }
+        KernelChipState.ReadInKernel(reader, Kernel is not null, "IOAPIC");
         if (Kernel is { } vm)
         {
             KvmChipState current = vm.GetIrqchip(KvmIrqchipId.Ioapic);

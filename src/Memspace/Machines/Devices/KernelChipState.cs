@@ -57,6 +57,21 @@ internal static class KernelChipState
         return state;
     }
 
+    /// <summary>Reads "in_kernel" and refuses a state saved by the other kind of chip (in the kernel or in userspace) than this machine's.</summary>
+    /// <param name="reader">Where the field comes from.</param>
+    /// <param name="inKernelHere">Whether this machine's chip is KVM's in-kernel one.</param>
+    /// <param name="chip">The chip's name for messages ("PIT", "PIC", "IOAPIC").</param>
+    public static void ReadInKernel(DeviceStateReader reader, bool inKernelHere, string chip)
+    {
+        bool inKernel = reader.ReadBool("in_kernel");
+        if (inKernel != inKernelHere)
+        {
+            throw reader.Fail(inKernel
+                ? $"the state is KVM's in-kernel {chip}, but this machine's {chip} is not in the kernel"
+                : $"the state is a userspace {chip}'s, but this machine's {chip} is KVM's in-kernel one");
+        }
+    }
+
     /// <summary>Refuses a field above <paramref name="max"/>.</summary>
     /// <param name="reader">For the message.</param>
     /// <param name="state">The state read.</param>
