@@ -223,15 +223,9 @@ internal static class RunCommand
                 }
             };
         }
-        Vcpu vcpu;
-        try
+        if (GuestVcpu.TryCreate(machine, o, out string? failure) is not { } vcpu)
         {
-            vcpu = machine.CreateVcpu();
-        }
-        catch (MemspaceException e)
-        {
-            o.WriteLine($"guest: could not create the vCPU: {e.Message}");
-            return $"could not create the vCPU: {e.Message}";
+            return failure;
         }
         using var owned = vcpu;
         clock.Start();

@@ -30,15 +30,9 @@ internal static class DirtyGuestRunner
             return null;
         }
         DirtyPacer pacer = DirtyPacer.Attach(machine, rate);
-        Vcpu vcpu;
-        try
+        if (GuestVcpu.TryCreate(machine, o, out string? noVcpu) is not { } vcpu)
         {
-            vcpu = machine.CreateVcpu();
-        }
-        catch (MemspaceException e)
-        {
-            o.WriteLine($"guest: could not create the vCPU: {e.Message}");
-            return $"could not create the vCPU: {e.Message}";
+            return noVcpu;
         }
         using var owned = vcpu;
         o.WriteLine($"dirty: writing {pages} pages ({RamSize.Format(regionBytes)} at 0x{DirtyGuestLayout.RegionBase:x}) " +
@@ -46,12 +40,8 @@ internal static class DirtyGuestRunner
         TimeSpan started = pacer.Elapsed;
         vcpu.Start();
         TimeSpan? ring3 = null;
-        var wall = Stopwatch.StartNew();
         // Until the guest reaches ring 3 (its first report), poll often: that moment is a measurement.
-        while (pacer.FirstReport is null && vcpu.StopState is null && wall.Elapsed < TimeSpan.FromSeconds(30))
-        {
-            Thread.Sleep(1);
-        }
+        SpinWait.SpinUntil(() => pacer.FirstReport is not null || vcpu.StopState is not null, TimeSpan.FromSeconds(30));
         if (pacer.FirstReport is { } first)
         {
             ring3 = first - started;
@@ -98,7 +88,7 @@ internal static class DirtyGuestRunner
         if (ring3 is null)
         {
             o.WriteLine($"guest: {vcpu.StopState?.Reason.ToString() ?? "Stopped"}: {vcpu.StopState?.Detail ?? "no progress"}; the writing guest never reached ring 3");
-            return failure;
+            return noVcpu;
         }
         TimeSpan total = stopAt - started - ring3.Value;
         DirtyVerification v = DirtyVerifier.Verify(machine.Memory, pages);

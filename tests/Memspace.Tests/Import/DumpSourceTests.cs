@@ -143,17 +143,21 @@ public class DumpSourceTests
     /// <summary>QEMU creates the socket file (bind) a moment before it listens: retry refused connections until <paramref name="timeout"/>.</summary>
     private static QmpMonitor ConnectWhenListening(string socket, TimeSpan timeout)
     {
-        var clock = Stopwatch.StartNew();
-        while (true)
+        QmpMonitor? monitor = null;
+        QmpException? last = null;
+        SpinWait.SpinUntil(() =>
         {
             try
             {
-                return QmpMonitor.Connect(socket, TimeSpan.FromSeconds(10));
+                monitor = QmpMonitor.Connect(socket, TimeSpan.FromSeconds(10));
+                return true;
             }
-            catch (QmpException) when (clock.Elapsed < timeout)
+            catch (QmpException e)
             {
-                Thread.Sleep(50);
+                last = e;
+                return false;
             }
-        }
+        }, timeout);
+        return monitor ?? throw new InvalidOperationException($"QEMU did not listen on {socket} within {timeout.TotalSeconds} s: {last?.Message}");
     }
 }

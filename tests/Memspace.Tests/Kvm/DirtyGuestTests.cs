@@ -199,8 +199,10 @@ public class DirtyGuestRestoreTests(ITestOutputHelper output)
             {
                 Assert.True(vcpu.Pause(TimeSpan.FromSeconds(10)));
                 vcpu.LoadState(vcpu.SaveState());
+                ulong before = pacer.Writes;
                 vcpu.Resume();
-                Thread.Sleep(3);
+                // The reloaded guest must make progress before the next cycle.
+                Assert.True(SpinWait.SpinUntil(() => pacer.Writes > before || pacer.BadPage is not null, Timeout));
             }
             Assert.True(SpinWait.SpinUntil(() => pacer.Writes > pages * 2 || pacer.BadPage is not null, Timeout));
             pacer.RequestStop();

@@ -64,12 +64,8 @@ public sealed class LiveMigrationTests(ITestOutputHelper output)
 
     private static void WaitFor(Machine m, uint target)
     {
-        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(60);
-        while (Counter(m) < target)
-        {
-            Assert.True(DateTime.UtcNow < deadline, $"the guest's counter stayed at {Counter(m)} below {target}");
-            Thread.Sleep(5);
-        }
+        Assert.True(SpinWait.SpinUntil(() => Counter(m) >= target, TimeSpan.FromSeconds(60)),
+                    $"the guest's counter stayed at {Counter(m)} below {target}");
     }
 
     /// <summary>Checks every slot against the counter (the guest is paused).</summary>

@@ -25,15 +25,12 @@ public sealed class MigrationCommandLineTests
         string address = $"tcp:127.0.0.1:{port}";
         Task<(int ExitCode, string Stdout, string Stderr)> destination = Task.Run(() => CliProcess.Run("run", "-M", "q35", "-m", "64M", "--incoming", address, "--timeout", "5"));
         (int ExitCode, string Stdout, string Stderr) source = default;
-        for (int attempt = 0; attempt < 40; attempt++)
+        // Until the destination listens, a source's connection is refused: run the source again until it is not.
+        SpinWait.SpinUntil(() =>
         {
             source = CliProcess.Run("run", "-M", "q35", "-m", "64M", "--migrate", address, "--migrate-after", "0.2", "--timeout", "5");
-            if (source.ExitCode == 0 || !source.Stdout.Contains("refused", StringComparison.OrdinalIgnoreCase))
-            {
-                break;
-            }
-            Thread.Sleep(250);
-        }
+            return source.ExitCode == 0 || !source.Stdout.Contains("refused", StringComparison.OrdinalIgnoreCase);
+        }, TimeSpan.FromSeconds(30));
         (int ExitCode, string Stdout, string Stderr) dest = await destination;
         Assert.True(source.ExitCode == 0, source.Stdout + source.Stderr);
         Assert.Contains("migrate: round 0:", source.Stdout, StringComparison.Ordinal);
